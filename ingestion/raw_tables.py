@@ -1,0 +1,259 @@
+"""Land the files of a cycle as rows of the raw Delta tables, every value kept as text, plus lineage.
+
+The raw tables are append-only history: validation, typing and picking the current row happen in dbt.
+Each file is read by Spark straight from S3 (s3a) with an explicit all-text schema built from that file's
+own header, so column order, header case, extra columns and absent optional columns need no inference.
+Malformed rows are kept whole in `_corrupt_record` so that dbt can quarantine them with their line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import reduce
+
+from ingestion.entities import ENTITIES, Entity
+from ingestion.landing import Inspection, LandedObject, inspect, list_landed
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = f"{RAW_SCHEMA}.landed_files"
+CORRUPT_RECORD = "_corrupt_record"
+LINEAGE_COLUMNS = {
+    CORRUPT_RECORD: "string",
+    "_source_key": "string",
+    "_source_etag": "string",
+    "_landed_at": "timestamp",
+    "_row_number": "int",
+    "_line_number": "int",
+    "_cycle_id": "string",
+    "_ingested_at": "timestamp",
+}
+LEDGER_COLUMNS = {
+    "key": "string",
+    "etag": "string",
+    "size": "bigint",
+    "landed_at": "timestamp",
+    "entity": "string",
+    "cycle_id": "string",
+    "ingested_at": "timestamp",
+    "outcome": "string",
+    "reason": "string",
+    "detail": "string",
+    "row_count": "bigint",
+}
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One run of the pipeline; `started_at` orders cycles, so later cycles' rows win."""
+
+    cycle_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class IngestionResult:
+    accepted: list[Inspection]
+    rejected: list[Inspection]
+    rows_by_entity: dict[str, int]
+    seconds: float
+
+
+def raw_table(entity: Entity) -> str:
+    return f"{RAW_SCHEMA}.{entity.name}"
+
+
+def ensure_raw_tables(spark) -> None:
+    """Create the raw tables and the file ledger if missing, so dbt's sources exist before any file lands."""
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {RAW_SCHEMA}")
+    for entity in ENTITIES.values():
+        columns = {column: "string" for column in entity.columns} | LINEAGE_COLUMNS
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {raw_table(entity)} ({_ddl(columns)}) USING delta")
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} ({_ddl(LEDGER_COLUMNS)}) USING delta")
+
+
+def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
+    """Read every landed file not yet applied into the raw tables and record each one in the ledger.
+
+    A file already in the ledger (same key, ETag and landing time) was applied by an earlier cycle that
+    stopped before archiving it; it is not read again, and the archive step picks it up.
+    """
+    started = time.monotonic()
+    ensure_raw_tables(spark)
+    landed = list_landed(s3, bucket)
+    applied = _applied_identities(spark, landed)
+    fresh = [obj for obj in landed if _identity(obj) not in applied]
+    log.info("%d file(s) in landing/, %d not yet applied", len(landed), len(fresh))
+    inspections = [inspect(s3, bucket, obj) for obj in fresh]
+    accepted = [i for i in inspections if i.accepted]
+    rejected = [i for i in inspections if not i.accepted]
+    for inspection in rejected:
+        log.warning("rejecting %s", inspection.rejection.detail)
+    for entity in ENTITIES.values():
+        files = [i for i in accepted if i.entity == entity]
+        if files:
+            _append_files(spark, bucket, entity, files, cycle)
+    row_counts = _row_counts_by_file(spark, cycle, accepted)
+    _record_in_ledger(spark, cycle, accepted, rejected, row_counts)
+    rows_by_entity = {
+        name: sum(row_counts.get(i.obj.key, 0) for i in accepted if i.obj.entity_name == name)
+        for name in ENTITIES
+    }
+    return IngestionResult(accepted, rejected, rows_by_entity, time.monotonic() - started)
+
+
+def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], cycle: Cycle) -> None:
+    started = time.monotonic()
+    frames = [_read_file(spark, bucket, entity, inspection, cycle) for inspection in files]
+    frame = _with_row_and_line_numbers(reduce(lambda left, right: left.unionByName(right), frames))
+    frame.write.format("delta").mode("append").saveAsTable(raw_table(entity))
+    log.info(
+        "%s: %d file(s) appended to %s in %.1fs",
+        entity.name,
+        len(files),
+        raw_table(entity),
+        time.monotonic() - started,
+    )
+
+
+def _read_file(spark, bucket: str, entity: Entity, inspection: Inspection, cycle: Cycle):
+    """One file as raw rows: positional all-text schema from its header, known columns picked by name."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    positions = {}
+    for index, name in enumerate(inspection.header):
+        positions.setdefault(name, index)
+    schema = StructType(
+        [StructField(f"c{i}", StringType()) for i in range(len(inspection.header))]
+        + [StructField(CORRUPT_RECORD, StringType())]
+    )
+    obj = inspection.obj
+    frame = spark.read.csv(
+        f"s3a://{bucket}/{obj.key}",
+        schema=schema,
+        header=True,
+        multiLine=True,
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=CORRUPT_RECORD,
+        quote='"',
+        escape='"',
+        encoding="UTF-8",
+    )
+    newlines = _count_newlines([F.col(f"c{i}") for i in range(len(inspection.header))])
+    return frame.select(
+        *[
+            (F.col(f"c{positions[column]}") if column in positions else F.lit(None).cast("string")).alias(
+                column
+            )
+            for column in entity.columns
+        ],
+        F.col(CORRUPT_RECORD),
+        F.lit(obj.key).alias("_source_key"),
+        F.lit(obj.etag).alias("_source_etag"),
+        F.lit(obj.last_modified).cast("timestamp").alias("_landed_at"),
+        F.lit(cycle.cycle_id).alias("_cycle_id"),
+        F.lit(cycle.started_at).cast("timestamp").alias("_ingested_at"),
+        F.lit(inspection.header_lines).alias("_header_lines"),
+        F.when(F.col(CORRUPT_RECORD).isNotNull(), _count_newlines([F.col(CORRUPT_RECORD)]))
+        .otherwise(newlines)
+        .alias("_newlines"),
+        F.monotonically_increasing_id().alias("_read_order"),
+    )
+
+
+def _count_newlines(columns):
+    from pyspark.sql import functions as F
+
+    text = F.concat_ws("", *columns)
+    return F.length(text) - F.length(F.regexp_replace(text, "\n", ""))
+
+
+def _with_row_and_line_numbers(frame):
+    """Row number within the file, and the physical line the row starts on (quoted line breaks counted)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    in_file = Window.partitionBy("_source_key").orderBy("_read_order")
+    earlier = in_file.rowsBetween(Window.unboundedPreceding, -1)
+    row_number = F.row_number().over(in_file)
+    line_number = F.col("_header_lines") + row_number + F.coalesce(F.sum("_newlines").over(earlier), F.lit(0))
+    return (
+        frame.withColumn("_row_number", row_number.cast("int"))
+        .withColumn("_line_number", line_number.cast("int"))
+        .drop("_header_lines", "_newlines", "_read_order")
+    )
+
+
+def _row_counts_by_file(spark, cycle: Cycle, accepted: list[Inspection]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entity in {i.entity for i in accepted}:
+        rows = (
+            spark.table(raw_table(entity))
+            .where(f"_cycle_id = '{cycle.cycle_id}'")
+            .groupBy("_source_key")
+            .count()
+            .collect()
+        )
+        counts.update({row["_source_key"]: row["count"] for row in rows})
+    return counts
+
+
+def _record_in_ledger(
+    spark,
+    cycle: Cycle,
+    accepted: list[Inspection],
+    rejected: list[Inspection],
+    row_counts: dict[str, int],
+) -> None:
+    if not accepted and not rejected:
+        return
+    rows = [
+        (
+            i.obj.key,
+            i.obj.etag,
+            i.obj.size,
+            i.obj.last_modified,
+            i.obj.entity_name,
+            cycle.cycle_id,
+            cycle.started_at,
+            "accepted" if i.accepted else "rejected",
+            None if i.accepted else i.rejection.reason,
+            None if i.accepted else i.rejection.detail,
+            row_counts.get(i.obj.key, 0) if i.accepted else 0,
+        )
+        for i in accepted + rejected
+    ]
+    spark.createDataFrame(rows, schema=_ddl(LEDGER_COLUMNS)).write.format("delta").mode("append").saveAsTable(
+        LEDGER_TABLE
+    )
+
+
+def _identity(obj: LandedObject) -> tuple[str, str, datetime]:
+    return obj.key, obj.etag, obj.last_modified
+
+
+def _applied_identities(spark, landed: list[LandedObject]) -> set[tuple[str, str, datetime]]:
+    if not landed:
+        return set()
+    from pyspark.sql import functions as F
+
+    rows = (
+        spark.table(LEDGER_TABLE)
+        .where(F.col("key").isin([obj.key for obj in landed]))
+        .select("key", "etag", "landed_at")
+        .collect()
+    )
+    return {(row["key"], row["etag"], _as_utc(row["landed_at"])) for row in rows}
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ddl(columns: dict[str, str]) -> str:
+    return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())

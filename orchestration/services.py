@@ -1,0 +1,302 @@
+"""Local stand-ins for AWS and the engine: a Spark Connect server, moto (S3, SNS) and DynamoDB Local.
+
+Each runs in the background on loopback, in its own process group, with its pid and log under one state
+folder, so `start` is idempotent, `status` can tell a live service from a stale pid file, and `stop`
+leaves nothing behind. The Spark Connect server is the one engine every client shares: it owns the Hive
+metastore (embedded Derby, which admits one JVM), the warehouse, Delta Lake and the s3a settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.settings import PROJECT_ROOT, STATE_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+JVM_DIR = PROJECT_ROOT / ".jvm"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+START_TIMEOUT_S = 180.0
+
+
+class ServiceError(RuntimeError):
+    """A local service could not be started or reached; the message names it and its log."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    command: list[str]
+    healthy: Callable[[], bool]
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LocalServices:
+    """Ports and state folder of one set of local services (tests run their own set on other ports)."""
+
+    state_dir: Path = STATE_DIR
+    spark_port: int = 15002
+    s3_port: int = 4566
+    dynamodb_port: int = 8000
+    host: str = "127.0.0.1"
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL_S3": f"http://{self.host}:{self.s3_port}",
+            "AWS_ENDPOINT_URL_SNS": f"http://{self.host}:{self.s3_port}",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{self.host}:{self.dynamodb_port}",
+            "SPARK_REMOTE": f"sc://{self.host}:{self.spark_port}",
+        }
+
+    def client_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What a client of these services needs in its environment; credentials only where none are set."""
+        env = os.environ if environ is None else environ
+        extra = {k: v for k, v in LOCAL_CREDENTIALS.items() if k not in env}
+        if "AWS_REGION" not in env:
+            extra["AWS_REGION"] = Settings().region
+        return {**self.endpoints, **extra}
+
+    def services(self, settings: Settings) -> list[Service]:
+        return [
+            Service("s3", self.s3_port, self._moto_command(), lambda: _port_open(self.host, self.s3_port)),
+            Service(
+                "dynamodb",
+                self.dynamodb_port,
+                self._dynamodb_command(),
+                lambda: _port_open(self.host, self.dynamodb_port),
+            ),
+            Service(
+                "spark",
+                self.spark_port,
+                self._spark_command(settings),
+                lambda: _port_open(self.host, self.spark_port),
+                extra_env={"SPARK_LOG_DIR": str(self.state_dir / "logs")},
+            ),
+        ]
+
+    def start(self, settings: Settings) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "logs").mkdir(exist_ok=True)
+        # spark-submit refuses to start a server when SPARK_REMOTE (a client setting) is present.
+        env = {k: v for k, v in {**os.environ, **self.client_env()}.items() if k != "SPARK_REMOTE"}
+        started: list[Service] = []
+        for service in self.services(settings):
+            if self._pid(service) is not None and service.healthy():
+                log.info("%s already running on port %s", service.name, service.port)
+                continue
+            if _port_open(self.host, service.port):
+                raise ServiceError(
+                    f"port {service.port} is taken by a process that is not our {service.name}; "
+                    f"stop it or run `ecom services stop` and retry"
+                )
+            self._launch(service, {**env, **service.extra_env})
+            started.append(service)
+        for service in started:
+            self._await_healthy(service)
+        (self.state_dir / "services.json").write_text(
+            json.dumps({"settings": settings.__dict__, "endpoints": self.endpoints}, indent=2)
+        )
+        self._ensure_bucket(settings)
+
+    def _ensure_bucket(self, settings: Settings) -> None:
+        """The emulator starts empty; on AWS the bucket is the operator's to create."""
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoints["AWS_ENDPOINT_URL_S3"],
+            region_name=settings.region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        try:
+            s3.head_bucket(Bucket=settings.bucket)
+        except s3.exceptions.ClientError:
+            s3.create_bucket(Bucket=settings.bucket)
+            log.info("created bucket %s", settings.bucket)
+
+    def stop(self) -> None:
+        for service in reversed(self.services(Settings())):
+            pid = self._pid(service)
+            if pid is None:
+                continue
+            _terminate_group(pid)
+            self._pid_file(service).unlink(missing_ok=True)
+            log.info("stopped %s (pid %s)", service.name, pid)
+
+    def status(self) -> dict[str, str]:
+        result = {}
+        for service in self.services(Settings()):
+            pid = self._pid(service)
+            if pid is None:
+                result[service.name] = "stopped"
+            elif service.healthy():
+                result[service.name] = f"running (pid {pid}, port {service.port})"
+            else:
+                result[service.name] = f"starting or unhealthy (pid {pid}, port {service.port})"
+        return result
+
+    def _launch(self, service: Service, env: Mapping[str, str]) -> None:
+        log_path = self.state_dir / "logs" / f"{service.name}.log"
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                service.command,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=dict(env),
+                cwd=self.state_dir,
+                start_new_session=True,
+            )
+        self._pid_file(service).write_text(str(process.pid))
+        log.info("starting %s on port %s (pid %s, log %s)", service.name, service.port, process.pid, log_path)
+
+    def _await_healthy(self, service: Service) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if service.healthy():
+                log.info("%s is up on port %s", service.name, service.port)
+                return
+            if self._pid(service) is None:
+                break
+            time.sleep(0.25)
+        log_path = self.state_dir / "logs" / f"{service.name}.log"
+        raise ServiceError(f"{service.name} did not come up on port {service.port}; see {log_path}")
+
+    def _pid_file(self, service: Service) -> Path:
+        return self.state_dir / f"{service.name}.pid"
+
+    def _pid(self, service: Service) -> int | None:
+        """The service's pid if its pid file names a live process."""
+        try:
+            pid = int(self._pid_file(service).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid if not _is_zombie(pid) else None
+
+    def _moto_command(self) -> list[str]:
+        return [str(Path(sys.executable).with_name("moto_server")), "-H", self.host, "-p", str(self.s3_port)]
+
+    def _dynamodb_command(self) -> list[str]:
+        lib = JVM_DIR / "dynamodb"
+        data = self.state_dir / "dynamodb"
+        data.mkdir(parents=True, exist_ok=True)
+        return [
+            _java(),
+            f"-Djava.library.path={lib}",
+            "-Xmx512m",
+            "-cp",
+            f"{lib}/*",
+            "software.amazon.dynamodb.services.local.main.ServerRunner",
+            "-port",
+            str(self.dynamodb_port),
+            "-dbPath",
+            str(data),
+            "-sharedDb",
+            "-disableTelemetry",
+        ]
+
+    def _spark_command(self, settings: Settings) -> list[str]:
+        import pyspark
+
+        spark_home = Path(pyspark.__file__).parent
+        jars = sorted((JVM_DIR / "spark").glob("*.jar"))
+        conf = spark_server_conf(
+            settings, self.state_dir, self.host, self.spark_port, self.endpoints["AWS_ENDPOINT_URL_S3"]
+        )
+        command = [
+            str(spark_home / "bin" / "spark-submit"),
+            "--class",
+            "org.apache.spark.sql.connect.service.SparkConnectServer",
+            "--master",
+            "local[*]",
+            "--driver-memory",
+            os.environ.get("ECOM_SPARK_DRIVER_MEMORY", "6g"),
+            "--jars",
+            ",".join(str(j) for j in jars),
+        ]
+        for key, value in conf.items():
+            command += ["--conf", f"{key}={value}"]
+        return command
+
+
+def spark_server_conf(
+    settings: Settings, state_dir: Path, host: str, port: int, s3_endpoint: str
+) -> dict[str, str]:
+    """Server-side Spark settings: Delta, the Derby metastore, UTC, s3a, and partitioning for small data."""
+    return {
+        "spark.connect.grpc.binding.address": host,
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={state_dir / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state_dir}",
+        "spark.sql.warehouse.dir": settings.warehouse,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.hadoop.fs.s3a.endpoint": s3_endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": settings.region,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3_endpoint.startswith("https")).lower(),
+    }
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _terminate_group(pid: int, timeout_s: float = 30.0) -> None:
+    """SIGTERM the service's process group, then SIGKILL what is left after the timeout."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return

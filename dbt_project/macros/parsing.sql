@@ -1,0 +1,45 @@
+{#- Text-to-type rules of the data contract (docs/contract.md). Each returns NULL when the text does not
+    parse, so a check can tell "absent" (text is null) from "unparseable" (text present, value null). -#}
+
+{% macro clean_text(column) -%}
+    nullif(regexp_replace({{ column }}, '^\\s+|\\s+$', ''), '')
+{%- endmacro %}
+
+{#- YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}][ ][UTC|Z|+HH:MM|+HHMM]; no zone means UTC. Fractions past microseconds
+    are truncated (Spark timestamps hold microseconds). -#}
+{% macro parse_timestamp(text) -%}
+    case when {{ text }} rlike '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})? ?(UTC|Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$'
+    then to_utc_timestamp(
+        try_to_timestamp(
+            concat(
+                substr({{ text }}, 1, 10), ' ', substr({{ text }}, 12, 8), '.',
+                rpad(substr(regexp_extract({{ text }}, '\\.(\\d{1,9})', 1), 1, 6), 6, '0')
+            ),
+            'yyyy-MM-dd HH:mm:ss.SSSSSS'
+        ),
+        case
+            when regexp_extract({{ text }}, '([+-]\\d{2}:?\\d{2})$', 1) = '' then '+00:00'
+            else concat(
+                substr(regexp_extract({{ text }}, '([+-]\\d{2}:?\\d{2})$', 1), 1, 3), ':',
+                substr(regexp_extract({{ text }}, '([+-]\\d{2}:?\\d{2})$', 1), -2, 2)
+            )
+        end
+    )
+    end
+{%- endmacro %}
+
+{#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly: never through a double. -#}
+{% macro parse_money(text) -%}
+    case when {{ text }} rlike '^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$'
+    then try_cast({{ text }} as decimal(38, 18))
+    end
+{%- endmacro %}
+
+{% macro parse_integer(text) -%}
+    case when {{ text }} rlike '^[+-]?\\d{1,18}$' then cast({{ text }} as bigint) end
+{%- endmacro %}
+
+{#- Where a raw row came from: file, line, landing time and cycle. Every layer up to the checks keeps them. -#}
+{% macro lineage_columns() -%}
+    _corrupt_record, _source_key, _source_etag, _landed_at, _row_number, _line_number, _cycle_id, _ingested_at
+{%- endmacro %}

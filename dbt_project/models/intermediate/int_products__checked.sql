@@ -1,0 +1,23 @@
+{#- Every product row with the rules of the contract applied: rejection_reasons lists each rule it breaks. -#}
+{{ config(materialized='view') }}
+
+with products as (
+    select * from {{ ref('stg_products') }}
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons({
+            'missing_id': 'product_id is null',
+            'missing_category': 'category is null',
+            'unparseable_cost': 'cost_text is not null and cost is null',
+            'unparseable_retail_price': 'retail_price_text is not null and retail_price is null',
+            'negative_cost': 'cost < 0',
+            'negative_retail_price': 'retail_price < 0',
+        }) }} as rejection_reasons
+    from products
+)
+
+select *, size(rejection_reasons) = 0 as is_valid
+from checked

@@ -85,7 +85,7 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     started = time.monotonic()
     ensure_raw_tables(spark)
     landed = list_landed(s3, bucket)
-    applied = _applied_identities(spark, landed)
+    applied = {entry.identity for entry in ledger_entries_for(spark, landed)}
     fresh = [obj for obj in landed if _identity(obj) not in applied]
     log.info("%d file(s) in landing/, %d not yet applied", len(landed), len(fresh))
     inspections = [inspect(s3, bucket, obj) for obj in fresh]
@@ -233,22 +233,45 @@ def _record_in_ledger(
     )
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """A landed object a cycle applied: accepted (its rows are in the raw tables) or rejected as a whole."""
+
+    key: str
+    etag: str
+    size: int
+    landed_at: datetime
+    entity: str
+    cycle_id: str
+    outcome: str
+    reason: str | None
+    detail: str | None
+    row_count: int
+
+    @property
+    def identity(self) -> tuple[str, str, datetime]:
+        return self.key, self.etag, self.landed_at
+
+
 def _identity(obj: LandedObject) -> tuple[str, str, datetime]:
     return obj.key, obj.etag, obj.last_modified
 
 
-def _applied_identities(spark, landed: list[LandedObject]) -> set[tuple[str, str, datetime]]:
+def ledger_entries_for(spark, landed: list[LandedObject]) -> list[LedgerEntry]:
+    """The ledger entries of objects that are in landing/ now (applied but not yet moved)."""
     if not landed:
-        return set()
+        return []
     from pyspark.sql import functions as F
 
+    present = {_identity(obj) for obj in landed}
     rows = (
         spark.table(LEDGER_TABLE)
-        .where(F.col("key").isin([obj.key for obj in landed]))
-        .select("key", "etag", "landed_at")
+        .where(F.col("key").isin(sorted({obj.key for obj in landed})))
+        .drop("ingested_at")
         .collect()
     )
-    return {(row["key"], row["etag"], _as_utc(row["landed_at"])) for row in rows}
+    entries = [LedgerEntry(**{**row.asDict(), "landed_at": _as_utc(row["landed_at"])}) for row in rows]
+    return [entry for entry in entries if entry.identity in present]
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -1,0 +1,200 @@
+"""Mirror the KPI marts into DynamoDB: upsert every mart row, delete keys that left the mart.
+
+Numbers travel as DynamoDB `N` strings built from Python Decimals, so a KPI is stored exactly as the
+mart holds it. BatchWriteItem takes 25 requests at a time and may hand some back (UnprocessedItems) or
+throttle; both are retried with exponential backoff until a bounded number of attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 25
+MAX_ATTEMPTS = 8
+THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+}
+
+
+class ExportError(RuntimeError):
+    """DynamoDB kept refusing writes after every retry; the mart is intact and a rerun converges."""
+
+
+@dataclass(frozen=True)
+class KpiTable:
+    """One mart and its DynamoDB table: key attributes are strings, every other column a number."""
+
+    mart: str
+    name: str
+    keys: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+    def item(self, row: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+        item = {key: {"S": _as_text(row[key])} for key in self.keys}
+        item.update({column: {"N": _as_number(row[column])} for column in self.numbers})
+        return item
+
+    def key_item(self, key: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        return {name: {"S": value} for name, value in zip(self.keys, key, strict=True)}
+
+    def key_of(self, item: Mapping[str, Mapping[str, str]]) -> tuple[str, ...]:
+        return tuple(item[key]["S"] for key in self.keys)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    table: str
+    upserted: int
+    deleted: int
+    seconds: float
+
+    @property
+    def items_per_second(self) -> float:
+        return (self.upserted + self.deleted) / self.seconds if self.seconds else 0.0
+
+
+def kpi_tables(category_table: str, order_table: str) -> tuple[KpiTable, KpiTable]:
+    return (
+        KpiTable(
+            mart="marts.category_kpis",
+            name=category_table,
+            keys=("category", "order_date"),
+            numbers=("daily_revenue", "avg_order_value", "avg_return_rate", "orders", "items_sold"),
+        ),
+        KpiTable(
+            mart="marts.order_kpis",
+            name=order_table,
+            keys=("order_date",),
+            numbers=(
+                "total_orders",
+                "total_revenue",
+                "total_items_sold",
+                "return_rate",
+                "unique_customers",
+                "avg_order_value",
+            ),
+        ),
+    )
+
+
+def ensure_table(client, table: KpiTable) -> None:
+    """Create the table (on-demand billing, keys as strings) unless it exists; wait until it is usable."""
+    try:
+        client.describe_table(TableName=table.name)
+        return
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    key_types = ["HASH", "RANGE"]
+    client.create_table(
+        TableName=table.name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in table.keys],
+        KeySchema=[
+            {"AttributeName": key, "KeyType": kind} for key, kind in zip(table.keys, key_types, strict=False)
+        ],
+    )
+    client.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig={"Delay": 1})
+    log.info("created DynamoDB table %s", table.name)
+
+
+def sync_table(client, table: KpiTable, rows: Iterable[Mapping[str, Any]]) -> SyncResult:
+    """Make the DynamoDB table hold exactly these rows: upsert them all, then delete every other key."""
+    started = time.monotonic()
+    ensure_table(client, table)
+    items = [table.item(row) for row in rows]
+    wanted = {table.key_of(item) for item in items}
+    stale = [key for key in existing_keys(client, table) if key not in wanted]
+    write_requests(client, table.name, [{"PutRequest": {"Item": item}} for item in items])
+    write_requests(
+        client,
+        table.name,
+        [
+            {"DeleteRequest": {"Key": {k: {"S": v} for k, v in zip(table.keys, key, strict=True)}}}
+            for key in stale
+        ],
+    )
+    result = SyncResult(table.name, len(items), len(stale), time.monotonic() - started)
+    log.info(
+        "%s: %d item(s) upserted, %d stale key(s) deleted in %.1fs",
+        table.name,
+        result.upserted,
+        result.deleted,
+        result.seconds,
+    )
+    return result
+
+
+def existing_keys(client, table: KpiTable) -> list[tuple[str, ...]]:
+    keys = []
+    for page in client.get_paginator("scan").paginate(
+        TableName=table.name,
+        ProjectionExpression=", ".join(f"#k{i}" for i in range(len(table.keys))),
+        ExpressionAttributeNames={f"#k{i}": key for i, key in enumerate(table.keys)},
+    ):
+        keys.extend(table.key_of(item) for item in page.get("Items", []))
+    return keys
+
+
+def scan_items(client, table_name: str) -> list[dict[str, Any]]:
+    """Every item of a table as plain values: strings stay strings, numbers become Decimals."""
+    items = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items.extend(
+            {name: Decimal(value["N"]) if "N" in value else value["S"] for name, value in item.items()}
+            for item in page.get("Items", [])
+        )
+    return items
+
+
+def write_requests(
+    client, table_name: str, requests: list[dict], sleep: Callable[[float], None] = time.sleep
+) -> None:
+    for chunk in _chunks(requests, BATCH_SIZE):
+        _write_batch(client, table_name, chunk, sleep)
+
+
+def _write_batch(client, table_name: str, requests: list[dict], sleep: Callable[[float], None]) -> None:
+    pending = requests
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            response = client.batch_write_item(RequestItems={table_name: pending})
+            pending = response.get("UnprocessedItems", {}).get(table_name, [])
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in THROTTLING_CODES:
+                raise
+            log.warning("%s: throttled (%s), retrying", table_name, error.response["Error"]["Code"])
+        if not pending:
+            return
+        sleep(min(0.05 * 2**attempt, 5.0))
+    raise ExportError(
+        f"DynamoDB table {table_name}: {len(pending)} write(s) still unprocessed after {MAX_ATTEMPTS} "
+        "attempts; the marts are unchanged, rerun the cycle to converge"
+    )
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _as_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _as_number(value: Any) -> str:
+    if isinstance(value, float):
+        raise TypeError(f"refusing binary float {value!r} for a DynamoDB number: KPIs are exact decimals")
+    return str(value)

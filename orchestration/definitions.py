@@ -1,0 +1,33 @@
+"""The single Dagster code location: assets, the cycle job, the landing sensor and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets import archived_files, dynamodb_kpis, raw_tables
+from orchestration.dbt import dbt_models
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.resources import EcomResource
+from orchestration.sensors import build_landing_sensor
+
+CYCLE_JOB = "ecom_cycle"
+CYCLE_TAG = "ecom/cycle"
+
+cycle_job = dg.define_asset_job(
+    CYCLE_JOB,
+    selection=dg.AssetSelection.all(),
+    description="One full cycle: ingest landing/, dbt build, export to DynamoDB, archive.",
+    tags={CYCLE_TAG: "true"},
+)
+
+defs = dg.Definitions(
+    assets=[raw_tables, dbt_models, dynamodb_kpis, archived_files],
+    jobs=[cycle_job],
+    sensors=[build_landing_sensor(cycle_job)],
+    resources={
+        "ecom": EcomResource(),
+        # The dbt next to this interpreter, so a run works without the virtualenv on PATH.
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+    },
+)

@@ -35,12 +35,20 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class KpiTable:
-    """One mart and its DynamoDB table: key attributes are strings, every other column a number."""
+    """One mart and its DynamoDB table: key attributes are strings, every other column a number.
+
+    `scales` gives each number column its decimal places (0 for counts): DynamoDB keeps numbers without
+    trailing zeros, so readers re-apply the scale to show 9831.60 rather than 9831.6.
+    """
 
     mart: str
     name: str
     keys: tuple[str, ...]
-    numbers: tuple[str, ...]
+    scales: Mapping[str, int]
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(self.scales)
 
     def item(self, row: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         item = {key: {"S": _as_text(row[key])} for key in self.keys}
@@ -72,20 +80,26 @@ def kpi_tables(category_table: str, order_table: str) -> tuple[KpiTable, KpiTabl
             mart="marts.category_kpis",
             name=category_table,
             keys=("category", "order_date"),
-            numbers=("daily_revenue", "avg_order_value", "avg_return_rate", "orders", "items_sold"),
+            scales={
+                "daily_revenue": 2,
+                "avg_order_value": 2,
+                "avg_return_rate": 4,
+                "orders": 0,
+                "items_sold": 0,
+            },
         ),
         KpiTable(
             mart="marts.order_kpis",
             name=order_table,
             keys=("order_date",),
-            numbers=(
-                "total_orders",
-                "total_revenue",
-                "total_items_sold",
-                "return_rate",
-                "unique_customers",
-                "avg_order_value",
-            ),
+            scales={
+                "total_orders": 0,
+                "total_revenue": 2,
+                "total_items_sold": 0,
+                "return_rate": 4,
+                "unique_customers": 0,
+                "avg_order_value": 2,
+            },
         ),
     )
 

@@ -36,8 +36,9 @@ def _normalized(table: KpiTable, row: dict[str, Any]) -> dict[str, Any]:
     for key in table.keys:
         value = row[key]
         result[key] = value.isoformat() if isinstance(value, date) else str(value)
-    for column in table.numbers:
-        result[column] = Decimal(row[column]) if not isinstance(row[column], Decimal) else row[column]
+    for column, scale in table.scales.items():
+        value = Decimal(row[column])
+        result[column] = int(value) if scale == 0 else value.quantize(Decimal(1).scaleb(-scale))
     return result
 
 

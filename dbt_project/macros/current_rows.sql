@@ -18,10 +18,10 @@
 
 {#- Reason codes for one row: every check that fails, none when the row is valid. -#}
 {% macro rejection_reasons(checks) -%}
-    filter(array(
+    array_compact(array(
         case when _corrupt_record is not null then 'field_count_mismatch' end
         {%- for reason, failed in checks.items() %},
         case when {{ failed }} then '{{ reason }}' end
         {%- endfor %}
-    ), reason -> reason is not null)
+    ))
 {%- endmacro %}

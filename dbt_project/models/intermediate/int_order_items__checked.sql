@@ -1,5 +1,5 @@
 {#- Every order item row with the rules of the contract applied: rejection_reasons lists each rule it breaks. -#}
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 
 with order_items as (
     select * from {{ ref('stg_order_items') }}

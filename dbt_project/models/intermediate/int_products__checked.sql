@@ -1,5 +1,5 @@
 {#- Every product row with the rules of the contract applied: rejection_reasons lists each rule it breaks. -#}
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 
 with products as (
     select * from {{ ref('stg_products') }}

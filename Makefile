@@ -1,0 +1,71 @@
+# Everything a newcomer needs: `make setup && make demo`, and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+JVM := .jvm
+# The local endpoints, SPARK_REMOTE and DAGSTER_HOME for every command that talks to the services.
+WITH_ENV = eval "$$($(BIN)/ecom services env)" &&
+DEMO_DATA ?= ../shared/data/lab-2025
+
+.PHONY: setup services stop demo dev test test-fast lint clean-state
+
+setup: $(VENV)/.installed $(JVM)/spark/.installed $(JVM)/dynamodb/.installed target/manifest.json
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# JVM parts come from Maven Central through Maven into .jvm/ (git-ignored); Spark never resolves at start.
+$(JVM)/spark/.installed: jvm/spark/pom.xml
+	rm -rf $(JVM)/spark
+	mvn --batch-mode --quiet -f jvm/spark/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JVM)/spark
+	touch $@
+
+$(JVM)/dynamodb/.installed: jvm/dynamodb/pom.xml
+	rm -rf $(JVM)/dynamodb
+	mvn --batch-mode --quiet -f jvm/dynamodb/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JVM)/dynamodb
+	touch $@
+
+# The dbt manifest the Dagster definitions load; `dbt parse` needs no warehouse connection.
+target/manifest.json: $(VENV)/.installed dbt_project.yml profiles.yml $(shell find dbt_project -type f)
+	$(BIN)/dbt parse --quiet --project-dir . --profiles-dir .
+	touch $@
+
+services: setup
+	$(BIN)/ecom services start
+
+stop:
+	$(BIN)/ecom services stop
+
+demo: services
+	@if [ -d "$(DEMO_DATA)" ]; then \
+		$(WITH_ENV) $(BIN)/ecom upload $(DEMO_DATA); \
+	else \
+		$(BIN)/ecom generate --out .ecom/sample --orders 2000 --seed 7 && \
+		$(WITH_ENV) $(BIN)/ecom upload .ecom/sample; \
+	fi
+	$(WITH_ENV) $(BIN)/ecom run
+	$(WITH_ENV) $(BIN)/ecom kpis --source dynamodb
+	$(WITH_ENV) $(BIN)/ecom report
+	@echo
+	@echo "Open the asset UI with: make dev   (then http://127.0.0.1:3000)"
+
+dev: services
+	$(WITH_ENV) $(BIN)/python -c "from orchestration.cli import ensure_dagster_home; ensure_dagster_home()" && \
+		$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean-state: stop
+	rm -rf .ecom

@@ -1,0 +1,102 @@
+"""Shared fixtures. Tests marked `slow` run against one set of real local services for the whole session:
+a Spark Connect server (Delta, Derby metastore), moto (S3) and DynamoDB Local, on ports of their own so a
+developer's `make demo` services are left alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ingestion.settings import PROJECT_ROOT, Settings, dynamodb_client, s3_client, spark_session
+from orchestration.services import LocalServices
+
+PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
+CLI_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Services:
+    local: LocalServices
+    settings: Settings
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Clients on the test services, with every pipeline table, DynamoDB table and object removed."""
+
+    settings: Settings
+    env: dict[str, str]
+    spark: object
+    s3: object
+    dynamodb: object
+
+    def ecom(self, *args: str) -> subprocess.CompletedProcess:
+        """The real `ecom` command line in a subprocess, as an operator runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", *args],
+            env={**os.environ, **self.env},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+        )
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.settings.bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    state = tmp_path_factory.mktemp("services")
+    local = LocalServices(state_dir=state, spark_port=15012, s3_port=4576, dynamodb_port=8010)
+    settings = Settings(
+        bucket="ecom-test",
+        warehouse=str(state / "warehouse"),
+        category_kpi_table="test_category_kpis",
+        order_kpi_table="test_order_kpis",
+        spark_remote=local.endpoints["SPARK_REMOTE"],
+    )
+    env = {
+        **local.client_env({}),
+        "ECOM_BUCKET": settings.bucket,
+        "ECOM_WAREHOUSE": settings.warehouse,
+        "ECOM_CATEGORY_KPI_TABLE": settings.category_kpi_table,
+        "ECOM_ORDER_KPI_TABLE": settings.order_kpi_table,
+        "DAGSTER_HOME": str(state / "dagster"),
+    }
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        local.start(settings)
+        yield Services(local, settings, env)
+    finally:
+        local.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def pipeline(services: Services) -> Pipeline:
+    settings = services.settings
+    spark, s3, dynamodb = spark_session(settings), s3_client(settings), dynamodb_client(settings)
+    for schema in PIPELINE_SCHEMAS:
+        spark.sql(f"DROP DATABASE IF EXISTS {schema} CASCADE")
+    for table in dynamodb.list_tables()["TableNames"]:
+        dynamodb.delete_table(TableName=table)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=settings.bucket, Key=item["Key"])
+    return Pipeline(settings, services.env, spark, s3, dynamodb)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return PROJECT_ROOT.parent / "shared" / "data" / "lab-2025"

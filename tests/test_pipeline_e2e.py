@@ -1,0 +1,119 @@
+"""Whole cycles through the real `ecom` command line, against the real services, checked against the
+independent oracle in tests/reference.py (and, for the lab data, against the published figures)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from export.dynamodb import kpi_tables
+from export.kpis import read_dynamodb, read_mart
+from ingestion.generate import generate_deliveries
+from ingestion.landing import upload_directory
+from tests.reference import expected_outputs
+
+pytestmark = pytest.mark.slow
+
+
+def _kpis(pipeline, source: str) -> tuple[list[dict], list[dict]]:
+    tables = kpi_tables(pipeline.settings.category_kpi_table, pipeline.settings.order_kpi_table)
+    if source == "delta":
+        return tuple(read_mart(pipeline.spark, table) for table in tables)
+    return tuple(read_dynamodb(pipeline.dynamodb, table) for table in tables)
+
+
+def _digests_of_files(directories: list[Path]) -> list[str]:
+    return sorted(
+        hashlib.md5(path.read_bytes()).hexdigest()
+        for directory in directories
+        for path in directory.rglob("*")
+        if path.is_file()
+    )
+
+
+def _digests_of_objects(pipeline, prefix: str) -> list[str]:
+    bucket = pipeline.settings.bucket
+    return sorted(
+        hashlib.md5(pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        for key in pipeline.keys(prefix)
+    )
+
+
+def test_generated_deliveries_one_cycle_each_match_the_contract(pipeline, tmp_path):
+    deliveries = generate_deliveries(tmp_path, orders=240, seed=3, count=3)
+    for applied, delivery in enumerate(deliveries, start=1):
+        upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
+        run = pipeline.ecom("run")
+        assert run.returncode == 0, run.stderr[-3000:]
+
+        expected = expected_outputs(deliveries[:applied])
+        for source in ("delta", "dynamodb"):
+            category_kpis, order_kpis = _kpis(pipeline, source)
+            assert category_kpis == expected.category_kpis, f"category_kpis from {source}, delivery {applied}"
+            assert order_kpis == expected.order_kpis, f"order_kpis from {source}, delivery {applied}"
+
+        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+        files_so_far = sum(1 for d in deliveries[:applied] for p in d.rglob("*") if p.is_file())
+        assert report == {
+            "entities": expected.accounting,
+            "files": {"archived": files_so_far, "errored": 0},
+        }
+        assert pipeline.keys("landing/") == []
+        assert _digests_of_objects(pipeline, "archive/") == _digests_of_files(deliveries[:applied])
+
+
+def test_lab_data_gives_the_published_figures_in_dynamodb_and_delta(pipeline, shared_data):
+    assert shared_data.is_dir(), f"the lab data set is expected at {shared_data}"
+    upload_directory(pipeline.s3, pipeline.settings.bucket, shared_data)
+    run = pipeline.ecom("run")
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    for source in ("delta", "dynamodb"):
+        category_kpis, order_kpis = _kpis(pipeline, source)
+        assert sum(row["total_revenue"] for row in order_kpis) == Decimal("2153497.97")
+        assert sum(row["total_orders"] for row in order_kpis) == 9000
+        assert _row(order_kpis, order_date="2025-03-08") == {
+            "order_date": "2025-03-08",
+            "total_orders": 286,
+            "total_revenue": Decimal("69188.47"),
+            "total_items_sold": 870,
+            "return_rate": Decimal("0.2378"),
+            "unique_customers": 281,
+            "avg_order_value": Decimal("241.92"),
+        }
+        electronics = _row(category_kpis, category="Electronics", order_date="2025-03-08")
+        assert electronics["daily_revenue"] == Decimal("9831.60")
+        assert electronics["avg_order_value"] == Decimal("91.03")
+        assert electronics["avg_return_rate"] == Decimal("0.2037")
+    expected = expected_outputs([shared_data])
+    assert _kpis(pipeline, "dynamodb") == (expected.category_kpis, expected.order_kpis)
+
+    shown = pipeline.ecom("kpis", "--source", "delta", "--format", "json", "--date", "2025-03-08")
+    kpis = json.loads(shown.stdout)
+    assert kpis["order_kpis"][0]["total_revenue"] == "69188.47"
+    assert {row["order_date"] for row in kpis["category_kpis"]} == {"2025-03-08"}
+
+
+def _row(rows: list[dict], **match: str) -> dict:
+    return next(row for row in rows if all(row[name] == value for name, value in match.items()))
+
+
+def test_marts_open_with_a_delta_reader_other_than_spark(pipeline, tmp_path):
+    from deltalake import DeltaTable
+
+    deliveries = generate_deliveries(tmp_path, orders=60, seed=5, count=1)
+    upload_directory(pipeline.s3, pipeline.settings.bucket, deliveries[0])
+    assert pipeline.ecom("run").returncode == 0
+    expected = expected_outputs(deliveries)
+    warehouse = Path(pipeline.settings.warehouse)
+    for mart, rows in (("category_kpis", expected.category_kpis), ("order_kpis", expected.order_kpis)):
+        table = DeltaTable(str(warehouse / "marts.db" / mart))
+        frame = table.to_pyarrow_table().to_pylist()
+        assert len(frame) == len(rows)
+        schema = {field.name: str(field.type) for field in table.schema().to_arrow()}
+        assert schema["order_date"].startswith("date")
+        assert "decimal(18, 2)" in schema["avg_order_value"].replace(",", ", ").replace(",  ", ", ")

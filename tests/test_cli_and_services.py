@@ -1,0 +1,76 @@
+"""The command line's surface and the local services' settings (no services started here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.settings import Settings
+from orchestration.cli import EXAMPLES, _parser, format_table, main
+from orchestration.services import LocalServices, spark_server_conf
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for command in EXAMPLES:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert f"example: {EXAMPLES[command]}" in capsys.readouterr().out
+
+
+def test_a_wrong_command_line_exits_with_2():
+    with pytest.raises(SystemExit) as exit_info:
+        _parser().parse_args(["kpis", "--source", "postgres"])
+    assert exit_info.value.code == 2
+
+
+def test_backfill_refuses_a_reversed_range(capsys):
+    assert main(["backfill", "--start", "2025-03-09", "--end", "2025-03-01"]) == 2
+    assert "--end is before --start" in capsys.readouterr().err
+
+
+def test_tables_align_columns_and_show_empty_values():
+    text = format_table([{"entity": "orders", "pending": None}, {"entity": "order_items", "pending": 3}])
+    assert text.splitlines() == [
+        "entity       pending",
+        "-----------  -------",
+        "     orders         ",
+        "order_items        3",
+    ]
+
+
+def test_client_env_keeps_real_credentials_and_adds_local_endpoints():
+    local = LocalServices(state_dir=Path("/tmp/x"), spark_port=1, s3_port=2, dynamodb_port=3)
+    env = local.client_env(
+        {"AWS_ACCESS_KEY_ID": "AKIA...", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"}
+    )
+    assert env == {
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:2",
+        "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:2",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:3",
+        "SPARK_REMOTE": "sc://127.0.0.1:1",
+    }
+    assert local.client_env({})["AWS_ACCESS_KEY_ID"] == "test"
+
+
+def test_spark_server_owns_delta_the_metastore_utc_and_s3a():
+    conf = spark_server_conf(
+        Settings(warehouse="s3a://b/wh"), Path("/state"), "127.0.0.1", 15002, "http://h:9"
+    )
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.catalogImplementation"] == "hive"
+    assert "/state/metastore_db" in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+    assert conf["spark.sql.warehouse.dir"] == "s3a://b/wh"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.ui.showConsoleProgress"] == "false"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://h:9"
+
+
+def test_settings_come_from_the_environment_with_documented_defaults():
+    assert Settings.from_env({}) == Settings()
+    settings = Settings.from_env(
+        {"ECOM_BUCKET": "b", "ECOM_ORDER_KPI_TABLE": "o", "SPARK_REMOTE": "sc://h:1"}
+    )
+    assert (settings.bucket, settings.order_kpi_table, settings.spark_remote) == ("b", "o", "sc://h:1")
+    assert settings.category_kpi_table == "category_kpi_table"

@@ -1,0 +1,89 @@
+"""Export and archive against DynamoDB Local and the S3 emulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from export.archive import move_applied_files
+from export.dynamodb import kpi_tables, scan_items, sync_table
+from ingestion.raw_tables import LedgerEntry
+
+pytestmark = pytest.mark.slow
+
+
+def _order_row(day: str, revenue: str) -> dict:
+    return {
+        "order_date": day,
+        "total_orders": 2,
+        "total_revenue": Decimal(revenue),
+        "total_items_sold": 3,
+        "return_rate": Decimal("0.5000"),
+        "unique_customers": 1,
+        "avg_order_value": Decimal("17.50"),
+    }
+
+
+def test_sync_creates_an_on_demand_table_upserts_and_deletes_stale_keys(pipeline):
+    _, table = kpi_tables("cat", "ord_sync")
+    client = pipeline.dynamodb
+
+    sync_table(client, table, [_order_row("2025-03-08", "35.00"), _order_row("2025-03-09", "0.01")])
+    result = sync_table(client, table, [_order_row("2025-03-08", "123456789012.35")])
+
+    description = client.describe_table(TableName="ord_sync")["Table"]
+    assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert description["KeySchema"] == [{"AttributeName": "order_date", "KeyType": "HASH"}]
+    assert (result.upserted, result.deleted) == (1, 1)
+    (item,) = scan_items(client, "ord_sync")
+    assert item["order_date"] == "2025-03-08"
+    assert item["total_revenue"] == Decimal("123456789012.35")
+    assert item["return_rate"] == Decimal("0.5")
+
+
+def _entry(key: str, outcome: str, etag: str, size: int, reason: str | None = None) -> LedgerEntry:
+    return LedgerEntry(
+        key=key,
+        etag=etag,
+        size=size,
+        landed_at=datetime.now(UTC),
+        entity="orders",
+        cycle_id="run-1",
+        outcome=outcome,
+        reason=reason,
+        detail="the header lacks user_id" if reason else None,
+        row_count=0,
+    )
+
+
+def test_files_move_byte_for_byte_with_a_sidecar_for_rejected_ones(pipeline):
+    s3, bucket = pipeline.s3, pipeline.settings.bucket
+    good, bad = b"order_id,user_id,status,created_at\r\n1,2,shipped,2025-01-01 00:00:00\r\n", b"\x00\x01junk"
+    entries = []
+    for key, body, outcome, reason in (
+        ("landing/orders/2025/good.csv", good, "accepted", None),
+        ("landing/orders/bad.bin", bad, "rejected", "unsupported_file_type"),
+    ):
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+        entries.append(_entry(key, outcome, etag, len(body), reason))
+
+    moved = move_applied_files(s3, bucket, entries)
+
+    assert moved == {"archived": 1, "errored": 1}
+    assert pipeline.keys("landing/") == []
+    assert s3.get_object(Bucket=bucket, Key="archive/orders/2025/good.csv")["Body"].read() == good
+    assert s3.get_object(Bucket=bucket, Key="errors/orders/bad.bin")["Body"].read() == bad
+    sidecar = json.loads(s3.get_object(Bucket=bucket, Key="errors/orders/bad.bin.error.json")["Body"].read())
+    assert sidecar["reason"] == "unsupported_file_type" and sidecar["cycle_id"] == "run-1"
+
+
+def test_a_redelivery_under_the_same_key_keeps_both_archived_copies(pipeline):
+    s3, bucket = pipeline.s3, pipeline.settings.bucket
+    for body in (b"first version\n", b"second version\n"):
+        etag = s3.put_object(Bucket=bucket, Key="landing/orders/same.csv", Body=body)["ETag"].strip('"')
+        move_applied_files(s3, bucket, [_entry("landing/orders/same.csv", "accepted", etag, len(body))])
+    bodies = sorted(s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in pipeline.keys("archive/"))
+    assert bodies == [b"first version\n", b"second version\n"]

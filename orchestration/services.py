@@ -290,13 +290,26 @@ def _terminate_group(pid: int, timeout_s: float = 30.0) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
+    while time.monotonic() < deadline and _group_alive(pid):
         time.sleep(0.2)
-    try:
+    if _group_alive(pid):
         os.killpg(pid, signal.SIGKILL)
+        _reap(pid)
+
+
+def _group_alive(pid: int) -> bool:
+    """Whether the group still has a live process; a zombie leader that we started is reaped here."""
+    _reap(pid)
+    try:
+        os.killpg(pid, 0)
     except ProcessLookupError:
+        return False
+    return not _is_zombie(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a service this process started, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
         return

@@ -150,7 +150,9 @@ def upload_directory(s3, bucket: str, directory) -> list[str]:
 
     root = Path(directory)
     keys = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(
+        (p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()
+    ):
         key = LANDING + path.relative_to(root).as_posix()
         s3.upload_file(str(path), bucket, key)
         keys.append(key)

@@ -1,8 +1,8 @@
 """An independent oracle of the data contract, in plain Python: no Spark, no dbt, exact Fractions.
 
 It reads the delivered files the way the contract describes them (RFC 4180, BOM, gzip, header case,
-trimmed values, every timestamp form) and computes the current state, the accounting and both KPI tables,
-for valid input. The pipeline's outputs are compared with it.
+trimmed values, every timestamp form), applies its validation rules (whole files and rows), and computes
+the current state, the accounting and both KPI tables. The pipeline's outputs are compared with it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,28 +21,110 @@ from math import floor
 from pathlib import Path
 
 KEYS = {"orders": "order_id", "order_items": "id", "products": "id"}
+REQUIRED = {
+    "orders": ("order_id", "user_id", "status", "created_at"),
+    "order_items": ("id", "order_id", "product_id", "status", "sale_price"),
+    "products": ("id", "category"),
+}
+TIMESTAMPS = ("created_at", "shipped_at", "delivered_at", "returned_at")
+MONEY = {"order_items": ("sale_price",), "products": ("cost", "retail_price")}
+STATUSES = {"pending", "processing", "shipped", "delivered", "complete", "cancelled", "returned"}
 TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-]\d{2}:?\d{2})?$"
+    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
 )
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+
+
+@dataclass
+class FileVerdict:
+    """A file's rows with their line numbers, or the reason the whole file is refused."""
+
+    rows: list[tuple[int, list[str]]]
+    header: list[str]
+    rejection: str | None = None
+
+
+def read_file(path: Path, entity: str) -> FileVerdict:
+    if not path.name.lower().endswith((".csv", ".csv.gz")):
+        return FileVerdict([], [], "unsupported_file_type")
+    data = path.read_bytes()
+    try:
+        text = (gzip.decompress(data) if path.name.lower().endswith(".gz") else data).decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error):
+        return FileVerdict([], [], "undecodable")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip().lower() for name in next(reader, [])]
+    if not any(header):
+        return FileVerdict([], [], "empty_file")
+    if any(column not in header for column in REQUIRED[entity]):
+        return FileVerdict([], header, "missing_required_columns")
+    rows = []
+    while True:
+        line = reader.line_num + 1
+        values = next(reader, None)
+        if values is None:
+            return FileVerdict(rows, header)
+        if values:
+            rows.append((line, values))
 
 
 def read_rows(path: Path) -> list[dict[str, str | None]]:
-    data = path.read_bytes()
-    if path.name.endswith(".gz"):
-        data = gzip.decompress(data)
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-    header = [name.strip().lower() for name in next(reader)]
-    rows = []
-    for values in reader:
-        if not values:
-            continue
-        rows.append({name: (value.strip() or None) for name, value in zip(header, values, strict=True)})
-    return rows
+    """The rows of a valid file as trimmed values by column name (empty means None)."""
+    entity = path.parent.name
+    verdict = read_file(path, entity)
+    return [_named(verdict.header, values) for _, values in verdict.rows]
+
+
+def _named(header: list[str], values: list[str]) -> dict[str, str | None]:
+    named: dict[str, str | None] = {}
+    for name, value in zip(header, values, strict=False):
+        named.setdefault(name, value.strip() or None)
+    return named
+
+
+def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list[str]:
+    if len(values) != len(header):
+        return ["field_count_mismatch"]
+    row = _named(header, values)
+    reasons = [f"missing_{column}" for column in REQUIRED[entity] if row.get(column) is None]
+    times = {}
+    for column in TIMESTAMPS if entity != "products" else ():
+        if row.get(column) is not None:
+            times[column] = _timestamp_or_none(row[column])
+            if times[column] is None:
+                reasons.append(f"unparseable_{column}")
+    for column in MONEY.get(entity, ()):
+        text = row.get(column)
+        if text is not None and not NUMBER.match(text):
+            reasons.append(f"unparseable_{column}")
+        elif text is not None and Decimal(text) < 0:
+            reasons.append(f"negative_{column}")
+    if entity == "orders" and row.get("num_of_item") is not None and not INTEGER.match(row["num_of_item"]):
+        reasons.append("unparseable_num_of_item")
+    if entity != "products" and row.get("status") is not None and row["status"].lower() not in STATUSES:
+        reasons.append("invalid_status")
+    for later, earlier, reason in (
+        ("shipped_at", "created_at", "shipped_before_created"),
+        ("delivered_at", "shipped_at", "delivered_before_shipped"),
+        ("returned_at", "delivered_at", "returned_before_delivered"),
+    ):
+        if times.get(later) is not None and times.get(earlier) is not None and times[later] < times[earlier]:
+            reasons.append(reason)
+    return reasons
+
+
+def _timestamp_or_none(text: str) -> datetime | None:
+    try:
+        return parse_timestamp(text)
+    except (AssertionError, ValueError):
+        return None
 
 
 def parse_timestamp(text: str) -> datetime:
     match = TIMESTAMP.match(text)
-    assert match, f"not a contract timestamp: {text!r}"
+    if not match:
+        raise ValueError(f"not a contract timestamp: {text!r}")
     day, clock, fraction, zone = match.groups()
     micros = int((fraction or "").ljust(6, "0")[:6])
     offset = timedelta(0)
@@ -62,18 +145,31 @@ class Expected:
     category_kpis: list[dict]
     order_kpis: list[dict]
     accounting: dict[str, dict[str, int]]
+    files: dict[str, int]
 
 
 def expected_outputs(deliveries: list[Path]) -> Expected:
     """Deliveries in cycle order; each is a folder of <entity>/ files, applied in key order."""
     received: dict[str, int] = defaultdict(int)
+    rejected: dict[str, int] = defaultdict(int)
+    valid: dict[str, int] = defaultdict(int)
     current: dict[str, dict[str, dict]] = defaultdict(dict)
+    files = {"archived": 0, "errored": 0}
     for delivery in deliveries:
-        for entity, key in KEYS.items():
-            for path in sorted((delivery / entity).glob("*")):
-                for row in read_rows(path):
-                    received[entity] += 1
-                    current[entity][row[key]] = row
+        for path in sorted(
+            (p for p in delivery.rglob("*") if p.is_file()), key=lambda p: p.relative_to(delivery).as_posix()
+        ):
+            entity = path.relative_to(delivery).parts[0]
+            verdict = read_file(path, entity) if entity in KEYS else FileVerdict([], [], "unknown_entity")
+            files["errored" if verdict.rejection else "archived"] += 1
+            for _, values in verdict.rows:
+                received[entity] += 1
+                if rejection_reasons(entity, verdict.header, values):
+                    rejected[entity] += 1
+                    continue
+                valid[entity] += 1
+                row = _named(verdict.header, values)
+                current[entity][row[KEYS[entity]]] = row
     orders, items, products = current["orders"], current["order_items"], current["products"]
     counted = []
     pending = 0
@@ -88,14 +184,14 @@ def expected_outputs(deliveries: list[Path]) -> Expected:
     accounting = {
         entity: {
             "received": received[entity],
-            "rejected": 0,
-            "superseded": received[entity] - len(current[entity]),
+            "rejected": rejected[entity],
+            "superseded": valid[entity] - len(current[entity]),
             "current": len(current[entity]),
         }
         for entity in KEYS
     }
     accounting["order_items"]["pending"] = pending
-    return Expected(_category_kpis(counted), _order_kpis(counted), accounting)
+    return Expected(_category_kpis(counted), _order_kpis(counted), accounting, files)
 
 
 def _order_kpis(counted: list) -> list[dict]:

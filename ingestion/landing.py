@@ -1,7 +1,7 @@
 """What sits in the landing zone, in landing order, and whether each file can be read at all.
 
-Only the header is fetched here (a ranged GET), so a whole-file rejection costs one small request and the
-rows themselves are read once, by Spark, straight from S3.
+Each file is streamed once here to prove it decompresses and decodes to the end (Spark would replace bad
+bytes without a word) and to read its header; its rows are then read by Spark, straight from S3.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,8 @@ from ingestion.entities import ENTITIES, Entity
 LANDING = "landing/"
 ARCHIVE = "archive/"
 ERRORS = "errors/"
-HEADER_PROBE_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20
+HEAD_CHARS = 1 << 20
 ACCEPTED_SUFFIXES = (".csv", ".csv.gz")
 
 
@@ -83,27 +85,27 @@ def list_landed(s3, bucket: str) -> list[LandedObject]:
 
 
 def inspect(s3, bucket: str, obj: LandedObject) -> Inspection:
-    """Decide from the key and the header alone whether the file is rejected as a whole."""
+    """Decide whether the file is refused as a whole: from its key, then from one streaming read of all
+    its bytes (it must decompress and decode as UTF-8 to the end), then from its header."""
     entity = ENTITIES.get(obj.entity_name)
 
     def rejected(reason: str, detail: str) -> Inspection:
-        return Inspection(obj, entity, (), 0, Rejection(reason, detail))
+        return Inspection(obj, entity, (), 0, Rejection(reason, f"{detail}; the whole file goes to errors/"))
 
     if not obj.key.lower().endswith(ACCEPTED_SUFFIXES):
         return rejected("unsupported_file_type", f"{obj.key}: only .csv and .csv.gz files are accepted")
     if entity is None:
         return rejected(
-            "unknown_entity",
-            f"{obj.key}: landing/<entity>/ must be one of {', '.join(ENTITIES)}",
+            "unknown_entity", f"{obj.key}: landing/<entity>/ must be one of {', '.join(ENTITIES)}"
         )
     if obj.size == 0:
         return rejected("empty_file", f"{obj.key}: the file is empty (no header row)")
-    head = s3.get_object(Bucket=bucket, Key=obj.key, Range=f"bytes=0-{HEADER_PROBE_BYTES - 1}")["Body"]
+    body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"]
     try:
-        text = _decode_head(head.read(), obj.is_gzip)
-    except (zlib.error, UnicodeDecodeError) as error:
-        return rejected("undecodable", f"{obj.key}: cannot be decoded as {_encoding(obj)}: {error}")
-    header, header_lines = _parse_header(text)
+        head = decoded_head(iter(lambda: body.read(CHUNK_BYTES), b""), obj.is_gzip)
+    except UndecodableFile as error:
+        return rejected("undecodable", f"{obj.key}{error.where}: {error}")
+    header, header_lines = _parse_header(head)
     if not header:
         return rejected("empty_file", f"{obj.key}: the file has no header row")
     missing = [column for column in entity.required if column not in header]
@@ -116,19 +118,67 @@ def inspect(s3, bucket: str, obj: LandedObject) -> Inspection:
     return Inspection(obj, entity, header, header_lines, None)
 
 
+class UndecodableFile(ValueError):
+    """The bytes are not gzip (for .gz) or not UTF-8; `where` names the line and column when known."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def decoded_head(chunks: Iterable[bytes], is_gzip: bool) -> str:
+    """Decode every byte of the file, failing on the first that is not UTF-8, and return its beginning
+    (enough for the header). Spark would silently replace such bytes, so they are caught here."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    head: list[str] = []
+    head_size = lines = column = 0
+    for data in _inflated(chunks) if is_gzip else chunks:
+        try:
+            text = decoder.decode(data)
+        except UnicodeDecodeError as error:
+            before = data[: max(error.start, 0)].decode("utf-8", errors="replace")
+            line = lines + before.count("\n") + 1
+            col = len(before) - before.rfind("\n") if "\n" in before else column + len(before) + 1
+            bad = error.object[error.start] if error.start < len(error.object) else 0
+            raise UndecodableFile(f"byte 0x{bad:02x} is not UTF-8", f", line {line}, column {col}") from error
+        lines += text.count("\n")
+        column = len(text) - text.rfind("\n") - 1 if "\n" in text else column + len(text)
+        if head_size < HEAD_CHARS:
+            head.append(text[: HEAD_CHARS - head_size])
+            head_size += len(head[-1])
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise UndecodableFile(
+            "the file ends inside a multi-byte UTF-8 character", f", line {lines + 1}"
+        ) from error
+    return "".join(head)
+
+
+def _inflated(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """gunzip a stream, members concatenated included; a corrupt or truncated stream is undecodable."""
+    inflater = zlib.decompressobj(wbits=31)
+    inside_member = False
+    for chunk in chunks:
+        while chunk:
+            try:
+                yield inflater.decompress(chunk)
+            except zlib.error as error:
+                raise UndecodableFile(f"not a valid gzip stream ({error})") from error
+            inside_member = not inflater.eof
+            chunk = inflater.unused_data if inflater.eof else b""
+            if inflater.eof:
+                inflater = zlib.decompressobj(wbits=31)
+    if inside_member:
+        raise UndecodableFile("the gzip stream is truncated")
+
+
 def normalize_column(name: str) -> str:
     return name.replace("\ufeff", "").strip().lower()
 
 
 def _encoding(obj: LandedObject) -> str:
     return "gzip-compressed UTF-8" if obj.is_gzip else "UTF-8"
-
-
-def _decode_head(data: bytes, is_gzip: bool) -> str:
-    """Decode the first bytes of a file; a multi-byte character cut by the range end is not an error."""
-    if is_gzip:
-        data = zlib.decompressobj(wbits=31).decompress(data, HEADER_PROBE_BYTES)
-    return codecs.getincrementaldecoder("utf-8-sig")(errors="strict").decode(data, final=False)
 
 
 def _parse_header(text: str) -> tuple[tuple[str, ...], int]:

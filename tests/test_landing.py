@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from ingestion.landing import inspect, list_landed
+from ingestion.landing import decoded_head, inspect, list_landed
 from tests.fakes import fake_s3
 
 BUCKET = "landing-bucket"
@@ -78,3 +78,24 @@ def test_whole_file_rejections_name_the_reason(s3, key, body, reason, detail_men
     assert inspection.rejection.reason == reason
     assert detail_mentions in inspection.rejection.detail
     assert key in inspection.rejection.detail
+
+
+def test_a_bad_byte_after_the_header_rejects_the_file_naming_line_and_column(s3):
+    body = b"order_id,user_id,status,created_at\n1,2,shipped,x\n3,\xc3(4,shipped,x\n"
+    inspection = _inspect(s3, "landing/orders/o.csv", body)
+    assert inspection.rejection.reason == "undecodable"
+    assert "landing/orders/o.csv, line 3, column 3: byte 0xc3 is not UTF-8" in inspection.rejection.detail
+    assert "errors/" in inspection.rejection.detail
+
+
+def test_a_truncated_gzip_is_rejected_and_concatenated_members_are_read(s3):
+    whole = gzip.compress(b"id,category\n" + b"1,Jeans\n" * 1000)
+    assert _inspect(s3, "landing/products/cut.csv.gz", whole[:-20]).rejection.reason == "undecodable"
+    two_members = gzip.compress(b"id,category\n1,Jeans\n") + gzip.compress(b"2,Socks\n")
+    assert _inspect(s3, "landing/products/two.csv.gz", two_members).accepted
+
+
+def test_a_character_split_across_read_chunks_is_not_an_error():
+    text = "id,category\n1,Chaussures été\n".encode()
+    cut = text.index("é".encode()) + 1
+    assert decoded_head([text[:cut], text[cut:]], is_gzip=False).endswith("été\n")

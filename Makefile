@@ -50,6 +50,8 @@ demo: services
 	fi
 	$(WITH_ENV) $(BIN)/ecom run
 	$(WITH_ENV) $(BIN)/ecom kpis --source dynamodb
+	@echo "The same rows from the Delta marts, for one day:"
+	$(WITH_ENV) $(BIN)/ecom kpis --source delta --date 2025-03-08
 	$(WITH_ENV) $(BIN)/ecom report
 	@echo
 	@echo "Open the asset UI with: make dev   (then http://127.0.0.1:3000)"

@@ -1,4 +1,5 @@
-"""The accounting of the data contract: per entity received = rejected + superseded + current, and files."""
+"""The accounting of the data contract: per entity received = rejected + superseded + current, and files;
+plus why rows and files were rejected, in the last cycle and in total."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 from ingestion.raw_tables import LEDGER_TABLE
 
 ACCOUNTING_MART = "marts.pipeline_accounting"
+REJECTED_ROWS = "quarantine.rejected_rows"
 
 
 def read_report(spark) -> dict[str, Any]:
+    """Exactly the shape `ecom report --format json` promises."""
     entities: dict[str, dict[str, int]] = {}
     for row in spark.table(ACCOUNTING_MART).orderBy("entity").collect():
         figures = {name: int(row[name]) for name in ("received", "rejected", "superseded", "current")}
@@ -23,3 +26,26 @@ def read_report(spark) -> dict[str, Any]:
         "entities": entities,
         "files": {"archived": int(outcomes.get("accepted", 0)), "errored": int(outcomes.get("rejected", 0))},
     }
+
+
+def read_rejections(spark) -> list[dict[str, Any]]:
+    """Rejections by entity and reason code, rows and whole files, in the latest cycle and in total."""
+    from pyspark.sql import functions as F
+
+    latest = spark.table(LEDGER_TABLE).orderBy(F.desc("ingested_at")).select("cycle_id").limit(1).collect()
+    cycle = latest[0]["cycle_id"] if latest else ""
+    rows = spark.table(REJECTED_ROWS).select(
+        "entity", F.lit("row").alias("level"), F.explode("rejection_reasons").alias("reason"), "cycle_id"
+    )
+    files = (
+        spark.table(LEDGER_TABLE)
+        .where(F.col("outcome") == "rejected")
+        .select("entity", F.lit("file").alias("level"), "reason", "cycle_id")
+    )
+    counts = (
+        rows.unionByName(files)
+        .groupBy("level", "entity", "reason")
+        .agg(F.count_if(F.col("cycle_id") == cycle).alias("last_cycle"), F.count("*").alias("total"))
+        .orderBy("level", "entity", "reason")
+    )
+    return [row.asDict() for row in counts.collect()]

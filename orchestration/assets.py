@@ -8,10 +8,12 @@ from dagster_dbt import get_asset_key_for_model
 from export.archive import move_applied_files
 from export.dynamodb import kpi_tables, sync_table
 from export.kpis import read_mart
+from export.report import read_rejections, read_report
 from ingestion.entities import ENTITIES
 from ingestion.landing import list_landed
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing, ledger_entries_for
 from orchestration.dbt import CYCLE_POOL, dbt_models
+from orchestration.failures import service_boundary
 from orchestration.resources import EcomResource
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in ENTITIES}
@@ -41,9 +43,10 @@ LEDGER_KEY = dg.AssetKey(LEDGER_TABLE.split("."))
 def raw_tables(context: dg.AssetExecutionContext, ecom: EcomResource):
     """Read every landed file not yet applied, straight from S3, into the raw tables and the ledger."""
     settings = ecom.settings()
-    result = ingest_landing(
-        ecom.spark(), ecom.s3(), settings.bucket, Cycle(context.run_id, datetime.now(UTC))
-    )
+    with service_boundary(settings.spark_remote):
+        result = ingest_landing(
+            ecom.spark(), ecom.s3(), settings.bucket, Cycle(context.run_id, datetime.now(UTC))
+        )
     context.log.info(
         f"{len(result.accepted)} file(s) accepted, {len(result.rejected)} rejected, "
         f"rows {result.rows_by_entity} in {result.seconds:.1f}s"
@@ -79,7 +82,8 @@ def dynamodb_kpis(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.M
     spark, client = ecom.spark(), ecom.dynamodb()
     metadata = {}
     for table in kpi_tables(settings.category_kpi_table, settings.order_kpi_table):
-        result = sync_table(client, table, read_mart(spark, table))
+        with service_boundary(settings.spark_remote):
+            result = sync_table(client, table, read_mart(spark, table))
         context.log.info(
             f"{table.name}: {result.upserted} upserted, {result.deleted} deleted "
             f"({result.items_per_second:.0f} items/s)"
@@ -93,8 +97,27 @@ def dynamodb_kpis(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.M
 def archived_files(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.MaterializeResult:
     """Applied files moved out of landing/ once the marts and DynamoDB hold their rows."""
     settings = ecom.settings()
-    s3 = ecom.s3()
-    entries = ledger_entries_for(ecom.spark(), list_landed(s3, settings.bucket))
-    moved = move_applied_files(s3, settings.bucket, entries)
+    s3, spark = ecom.s3(), ecom.spark()
+    with service_boundary(settings.spark_remote):
+        entries = ledger_entries_for(spark, list_landed(s3, settings.bucket))
+        moved = move_applied_files(s3, settings.bucket, entries)
+        report, rejections = read_report(spark), read_rejections(spark)
     context.log.info(f"{moved['archived']} file(s) archived, {moved['errored']} moved to errors/")
-    return dg.MaterializeResult(metadata=moved)
+    return dg.MaterializeResult(metadata={**moved, **accounting_metadata(report, rejections)})
+
+
+def accounting_metadata(report: dict, rejections: list[dict]) -> dict:
+    """The contract's accounting as numbers per entity (so the UI plots them across cycles) plus a
+    table of rejections by reason."""
+    metadata: dict = {
+        f"{entity}_{figure}": value
+        for entity, figures in report["entities"].items()
+        for figure, value in figures.items()
+    }
+    lines = ["| level | entity | reason | last cycle | total |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['level']} | {r['entity']} | {r['reason']} | {r['last_cycle']} | {r['total']} |"
+        for r in rejections
+    ]
+    metadata["rejections"] = dg.MetadataValue.md("\n".join(lines) if rejections else "no rejections")
+    return metadata

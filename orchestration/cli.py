@@ -242,14 +242,17 @@ def _kpis(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from export.report import read_report
+    from export.report import read_rejections, read_report
 
-    report = read_report(spark_session(Settings.from_env()))
+    spark = spark_session(Settings.from_env())
+    report = read_report(spark)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         rows = [{"entity": name, **figures} for name, figures in report["entities"].items()]
         print(format_table(rows))
+        print("\nrejections by reason (rows in accepted files, and whole files)")
+        print(format_table(read_rejections(spark)))
         files = report["files"]
         print(f"\nfiles archived: {files['archived']}, rejected to errors/: {files['errored']}")
     return 0

@@ -13,6 +13,7 @@ from dagster_dbt import (
 )
 
 from orchestration.dbt_project import dbt_project
+from orchestration.failures import service_boundary
 from orchestration.resources import EcomResource
 
 CYCLE_POOL = "ecom_cycle"
@@ -39,5 +40,8 @@ translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_sour
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ecom: EcomResource):
     """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle."""
     # dbt-spark's session method connects wherever SPARK_REMOTE points; the dbt subprocess inherits it.
-    os.environ["SPARK_REMOTE"] = ecom.settings().spark_remote
+    spark_remote = ecom.settings().spark_remote
+    os.environ["SPARK_REMOTE"] = spark_remote
+    with service_boundary(spark_remote):
+        ecom.spark().sql("SELECT 1").collect()
     yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()

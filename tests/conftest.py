@@ -39,9 +39,12 @@ class Pipeline:
 
     def ecom(self, *args: str) -> subprocess.CompletedProcess:
         """The real `ecom` command line in a subprocess, as an operator runs it."""
+        return self.ecom_with({}, *args)
+
+    def ecom_with(self, overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "orchestration.cli", *args],
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **overrides},
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,

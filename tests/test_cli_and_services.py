@@ -31,12 +31,12 @@ def test_backfill_refuses_a_reversed_range(capsys):
 
 
 def test_tables_align_columns_and_show_empty_values():
-    text = format_table([{"entity": "orders", "pending": None}, {"entity": "order_items", "pending": 3}])
+    text = format_table([{"entity": "orders", "received": 12}, {"entity": "order_items", "received": 3}])
     assert text.splitlines() == [
-        "entity       pending",
-        "-----------  -------",
-        "     orders         ",
-        "order_items        3",
+        "entity       received",
+        "-----------  --------",
+        "orders             12",
+        "order_items         3",
     ]
 
 

@@ -1,0 +1,110 @@
+"""Bad input and outages through whole cycles: nothing crashes, nothing is lost, every row counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from export.dynamodb import kpi_tables
+from export.kpis import read_dynamodb, read_mart
+from ingestion.generate import generate_deliveries
+from ingestion.landing import upload_directory
+from tests.reference import expected_outputs
+
+pytestmark = pytest.mark.slow
+
+FAULTS = Path(__file__).parent / "data" / "faults"
+
+
+def _kpis(pipeline, source: str) -> tuple[list[dict], list[dict]]:
+    tables = kpi_tables(pipeline.settings.category_kpi_table, pipeline.settings.order_kpi_table)
+    if source == "delta":
+        return tuple(read_mart(pipeline.spark, table) for table in tables)
+    return tuple(read_dynamodb(pipeline.dynamodb, table) for table in tables)
+
+
+def _md5s(bodies) -> list[str]:
+    return sorted(hashlib.md5(body).hexdigest() for body in bodies)
+
+
+def _object_bodies(pipeline, *prefixes: str) -> list[bytes]:
+    bucket = pipeline.settings.bucket
+    return [
+        pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for prefix in prefixes
+        for key in pipeline.keys(prefix)
+        if not key.endswith(".error.json")
+    ]
+
+
+def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline):
+    deliveries = [FAULTS / "d1", FAULTS / "d2"]
+    for applied, delivery in enumerate(deliveries, start=1):
+        upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
+        run = pipeline.ecom("run")
+        assert run.returncode == 0, run.stderr[-3000:]
+
+        expected = expected_outputs(deliveries[:applied])
+        for source in ("delta", "dynamodb"):
+            assert _kpis(pipeline, source) == (expected.category_kpis, expected.order_kpis), source
+        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+        assert report == {"entities": expected.accounting, "files": expected.files}
+        assert pipeline.keys("landing/") == []
+        uploaded = [p.read_bytes() for d in deliveries[:applied] for p in d.rglob("*") if p.is_file()]
+        assert _md5s(_object_bodies(pipeline, "archive/", "errors/")) == _md5s(uploaded)
+
+    errored = [key for key in pipeline.keys("errors/") if not key.endswith(".error.json")]
+    reasons = {
+        key: json.loads(
+            pipeline.s3.get_object(Bucket=pipeline.settings.bucket, Key=f"{key}.error.json")["Body"].read()
+        )["reason"]
+        for key in errored
+    }
+    assert reasons == {
+        "errors/misc/unknown.csv": "unknown_entity",
+        "errors/order_items/corrupt.csv.gz": "undecodable",
+        "errors/order_items/missing_price_column.csv": "missing_required_columns",
+        "errors/orders/empty.csv": "empty_file",
+        "errors/orders/orders.json": "unsupported_file_type",
+    }
+
+    quarantined = {
+        (row["record_key"], row["line_number"]): sorted(row["rejection_reasons"])
+        for row in pipeline.spark.table("quarantine.rejected_rows").collect()
+    }
+    assert quarantined[("o3", 4)] == ["invalid_status"]
+    assert quarantined[("o4", 5)] == ["unparseable_created_at"]
+    assert quarantined[("o6", 7)] == ["shipped_before_created"]
+    assert quarantined[("o8", 9)] == ["field_count_mismatch"]
+    assert quarantined[("i8", 9)] == ["negative_sale_price"]
+    assert quarantined[("p3", 4)] == ["missing_category"]
+    pending = {
+        row["order_item_id"]: row["waiting_for"]
+        for row in pipeline.spark.table("quarantine.order_items_pending").collect()
+    }
+    assert pending == {"i3": "order", "i5": "product", "i6": "order"} or pending["i6"] == "order"
+
+
+def test_an_unreachable_service_fails_the_cycle_by_name_and_a_rerun_completes_it(pipeline, tmp_path):
+    (delivery,) = generate_deliveries(tmp_path, orders=40, seed=11, count=1)
+    upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
+    landed = pipeline.keys("landing/")
+
+    failed = pipeline.ecom_with({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9"}, "run")
+
+    assert failed.returncode == 1
+    assert "DynamoDB is unreachable at http://127.0.0.1:9" in failed.stderr
+    assert "No file was moved" in failed.stderr
+    assert pipeline.keys("landing/") == landed
+    assert pipeline.keys("archive/") == []
+
+    rerun = pipeline.ecom("run")
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    expected = expected_outputs([delivery])
+    assert _kpis(pipeline, "dynamodb") == (expected.category_kpis, expected.order_kpis)
+    assert json.loads(pipeline.ecom("report", "--format", "json").stdout)["entities"] == expected.accounting
+    assert pipeline.keys("landing/") == []

@@ -264,11 +264,15 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     columns = list(rows[0])
     cells = [[_text(row.get(column)) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    numeric = [all(isinstance(row.get(column), int | Decimal) for row in rows) for column in columns]
     lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * width for width in widths))
-    lines += [
-        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)) for line in cells
-    ]
+    for line in cells:
+        aligned = [
+            cell.rjust(width) if is_number else cell.ljust(width)
+            for cell, width, is_number in zip(line, widths, numeric, strict=True)
+        ]
+        lines.append("  ".join(aligned).rstrip())
     return "\n".join(lines)
 
 

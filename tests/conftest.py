@@ -88,6 +88,11 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 
 @pytest.fixture
 def pipeline(services: Services) -> Pipeline:
+    return reset_pipeline(services)
+
+
+def reset_pipeline(services: Services) -> Pipeline:
+    """Clients on the test services after removing every pipeline table, DynamoDB table and object."""
     settings = services.settings
     spark, s3, dynamodb = spark_session(settings), s3_client(settings), dynamodb_client(settings)
     for schema in PIPELINE_SCHEMAS:

@@ -53,8 +53,24 @@ def dynamodb_client(settings: Settings):
     return boto3.client("dynamodb", region_name=settings.region)
 
 
+_CLIENT_SESSIONS: dict[int, object] = {}
+
+
 def spark_session(settings: Settings):
     """A Spark Connect client session on the shared server (cheap: no JVM in this process)."""
     from pyspark.sql import SparkSession
 
-    return SparkSession.builder.remote(settings.spark_remote).getOrCreate()
+    session = SparkSession.builder.remote(settings.spark_remote).getOrCreate()
+    _CLIENT_SESSIONS[id(session)] = session
+    return session
+
+
+def close_spark_clients() -> None:
+    """Close this process's Connect channels before it exits.
+
+    pyspark's exit hook otherwise sends a clean-up call to the server and, when the server is gone (an
+    outage, or services stopped first), retries it for minutes. The server releases idle sessions itself.
+    """
+    while _CLIENT_SESSIONS:
+        _, session = _CLIENT_SESSIONS.popitem()
+        session.client.close()

@@ -18,7 +18,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ingestion.settings import PROJECT_ROOT, STATE_DIR, Settings, dynamodb_client, s3_client, spark_session
+from ingestion.settings import (
+    PROJECT_ROOT,
+    STATE_DIR,
+    Settings,
+    close_spark_clients,
+    dynamodb_client,
+    s3_client,
+    spark_session,
+)
 
 log = logging.getLogger("ecom")
 
@@ -42,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
+    finally:
+        close_spark_clients()
 
 
 def _parser() -> argparse.ArgumentParser:

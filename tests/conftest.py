@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import PROJECT_ROOT, Settings, dynamodb_client, s3_client, spark_session
+from ingestion.settings import (
+    PROJECT_ROOT,
+    Settings,
+    close_spark_clients,
+    dynamodb_client,
+    s3_client,
+    spark_session,
+)
 from orchestration.services import LocalServices
 
 PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
@@ -81,6 +88,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         local.start(settings)
         yield Services(local, settings, env)
     finally:
+        close_spark_clients()
         local.stop()
         os.environ.clear()
         os.environ.update(saved)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ingestion.settings import Settings
+from ingestion.settings import PROJECT_ROOT, Settings
 from orchestration.cli import EXAMPLES, _parser, format_table, main
 from orchestration.services import LocalServices, spark_server_conf
 
@@ -74,3 +76,16 @@ def test_settings_come_from_the_environment_with_documented_defaults():
     )
     assert (settings.bucket, settings.order_kpi_table, settings.spark_remote) == ("b", "o", "sc://h:1")
     assert settings.category_kpi_table == "category_kpi_table"
+
+
+def test_a_process_whose_spark_server_is_gone_still_exits_promptly():
+    """pyspark's exit hook retries a clean-up call to the server for minutes unless the client is closed."""
+    script = (
+        "from ingestion.settings import Settings, spark_session, close_spark_clients\n"
+        "spark_session(Settings(spark_remote='sc://127.0.0.1:9'))\n"
+        "close_spark_clients()\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, timeout=30, capture_output=True
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]

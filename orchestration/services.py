@@ -255,6 +255,10 @@ def spark_server_conf(
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.adaptive.enabled": "true",
+        # Fixed per-query costs that dominate small cycles (docs/design.md): Delta's default of 50
+        # partitions to rebuild a table snapshot, and compiling whole-stage code for every new query.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.codegen.wholeStage": "false",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",

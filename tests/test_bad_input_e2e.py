@@ -88,6 +88,26 @@ def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline
     assert pending == {"i3": "order", "i5": "product", "i6": "order"} or pending["i6"] == "order"
 
 
+def test_a_cycle_of_only_bad_files_succeeds_and_records_each_of_them(pipeline):
+    bad = FAULTS / "d1"
+    names = ("orders/orders.json", "orders/empty.csv", "order_items/corrupt.csv.gz")
+    for name in names:
+        pipeline.s3.put_object(
+            Bucket=pipeline.settings.bucket, Key=f"landing/{name}", Body=(bad / name).read_bytes()
+        )
+
+    run = pipeline.ecom("run")
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert pipeline.keys("landing/") == []
+    assert pipeline.keys("errors/") == sorted(
+        f"errors/{n}{suffix}" for n in names for suffix in ("", ".error.json")
+    )
+    report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+    assert report["files"] == {"archived": 0, "errored": 3}
+    assert {figures["received"] for figures in report["entities"].values()} == {0}
+
+
 def test_an_unreachable_service_fails_the_cycle_by_name_and_a_rerun_completes_it(pipeline, tmp_path):
     (delivery,) = generate_deliveries(tmp_path, orders=40, seed=11, count=1)
     upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)

@@ -4,6 +4,7 @@ developer's `make demo` services are left alone."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from export.dynamodb import kpi_tables
+from export.kpis import read_dynamodb, read_mart
 from ingestion.settings import (
     PROJECT_ROOT,
     Settings,
@@ -61,6 +64,33 @@ class Pipeline:
     def keys(self, prefix: str) -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.settings.bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def kpis(self, source: str) -> tuple[list[dict], list[dict]]:
+        """(category_kpis, order_kpis) as read back from the Delta marts or from DynamoDB."""
+        tables = kpi_tables(self.settings.category_kpi_table, self.settings.order_kpi_table)
+        if source == "delta":
+            return tuple(read_mart(self.spark, table) for table in tables)
+        return tuple(read_dynamodb(self.dynamodb, table) for table in tables)
+
+    def kept_digests(self) -> list[str]:
+        """MD5s of every object in archive/ and errors/ (sidecars aside), to compare with what landed."""
+        bucket = self.settings.bucket
+        return sorted(
+            hashlib.md5(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+            for prefix in ("archive/", "errors/")
+            for key in self.keys(prefix)
+            if not key.endswith(".error.json")
+        )
+
+
+def file_digests(directories: list[Path]) -> list[str]:
+    """MD5s of every file under the directories: what a test uploaded."""
+    return sorted(
+        hashlib.md5(path.read_bytes()).hexdigest()
+        for directory in directories
+        for path in directory.rglob("*")
+        if path.is_file()
+    )
 
 
 @pytest.fixture(scope="session")

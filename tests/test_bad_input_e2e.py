@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from export.dynamodb import kpi_tables
-from export.kpis import read_dynamodb, read_mart
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
+from tests.conftest import file_digests
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
 
 FAULTS = Path(__file__).parent / "data" / "faults"
-
-
-def _kpis(pipeline, source: str) -> tuple[list[dict], list[dict]]:
-    tables = kpi_tables(pipeline.settings.category_kpi_table, pipeline.settings.order_kpi_table)
-    if source == "delta":
-        return tuple(read_mart(pipeline.spark, table) for table in tables)
-    return tuple(read_dynamodb(pipeline.dynamodb, table) for table in tables)
-
-
-def _md5s(bodies) -> list[str]:
-    return sorted(hashlib.md5(body).hexdigest() for body in bodies)
-
-
-def _object_bodies(pipeline, *prefixes: str) -> list[bytes]:
-    bucket = pipeline.settings.bucket
-    return [
-        pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        for prefix in prefixes
-        for key in pipeline.keys(prefix)
-        if not key.endswith(".error.json")
-    ]
 
 
 def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline):
@@ -49,12 +26,11 @@ def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline
 
         expected = expected_outputs(deliveries[:applied])
         for source in ("delta", "dynamodb"):
-            assert _kpis(pipeline, source) == (expected.category_kpis, expected.order_kpis), source
+            assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), source
         report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
         assert report == {"entities": expected.accounting, "files": expected.files}
         assert pipeline.keys("landing/") == []
-        uploaded = [p.read_bytes() for d in deliveries[:applied] for p in d.rglob("*") if p.is_file()]
-        assert _md5s(_object_bodies(pipeline, "archive/", "errors/")) == _md5s(uploaded)
+        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
 
     errored = [key for key in pipeline.keys("errors/") if not key.endswith(".error.json")]
     reasons = {
@@ -125,6 +101,6 @@ def test_an_unreachable_service_fails_the_cycle_by_name_and_a_rerun_completes_it
 
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     expected = expected_outputs([delivery])
-    assert _kpis(pipeline, "dynamodb") == (expected.category_kpis, expected.order_kpis)
+    assert pipeline.kpis("dynamodb") == (expected.category_kpis, expected.order_kpis)
     assert json.loads(pipeline.ecom("report", "--format", "json").stdout)["entities"] == expected.accounting
     assert pipeline.keys("landing/") == []

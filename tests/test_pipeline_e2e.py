@@ -3,44 +3,18 @@ independent oracle in tests/reference.py (and, for the lab data, against the pub
 
 from __future__ import annotations
 
-import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from export.dynamodb import kpi_tables
-from export.kpis import read_dynamodb, read_mart
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
+from tests.conftest import file_digests
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
-
-
-def _kpis(pipeline, source: str) -> tuple[list[dict], list[dict]]:
-    tables = kpi_tables(pipeline.settings.category_kpi_table, pipeline.settings.order_kpi_table)
-    if source == "delta":
-        return tuple(read_mart(pipeline.spark, table) for table in tables)
-    return tuple(read_dynamodb(pipeline.dynamodb, table) for table in tables)
-
-
-def _digests_of_files(directories: list[Path]) -> list[str]:
-    return sorted(
-        hashlib.md5(path.read_bytes()).hexdigest()
-        for directory in directories
-        for path in directory.rglob("*")
-        if path.is_file()
-    )
-
-
-def _digests_of_objects(pipeline, prefix: str) -> list[str]:
-    bucket = pipeline.settings.bucket
-    return sorted(
-        hashlib.md5(pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
-        for key in pipeline.keys(prefix)
-    )
 
 
 def test_generated_deliveries_one_cycle_each_match_the_contract(pipeline, tmp_path):
@@ -52,14 +26,14 @@ def test_generated_deliveries_one_cycle_each_match_the_contract(pipeline, tmp_pa
 
         expected = expected_outputs(deliveries[:applied])
         for source in ("delta", "dynamodb"):
-            category_kpis, order_kpis = _kpis(pipeline, source)
+            category_kpis, order_kpis = pipeline.kpis(source)
             assert category_kpis == expected.category_kpis, f"category_kpis from {source}, delivery {applied}"
             assert order_kpis == expected.order_kpis, f"order_kpis from {source}, delivery {applied}"
 
         report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
         assert report == {"entities": expected.accounting, "files": expected.files}
         assert pipeline.keys("landing/") == []
-        assert _digests_of_objects(pipeline, "archive/") == _digests_of_files(deliveries[:applied])
+        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
 
     _assert_marts_read_without_spark(pipeline, expected)
 
@@ -89,7 +63,7 @@ def test_lab_data_gives_the_published_figures_in_dynamodb_and_delta(pipeline, sh
     assert run.returncode == 0, run.stderr[-3000:]
 
     for source in ("delta", "dynamodb"):
-        category_kpis, order_kpis = _kpis(pipeline, source)
+        category_kpis, order_kpis = pipeline.kpis(source)
         assert sum(row["total_revenue"] for row in order_kpis) == Decimal("2153497.97")
         assert sum(row["total_orders"] for row in order_kpis) == 9000
         assert _row(order_kpis, order_date="2025-03-08") == {
@@ -106,7 +80,7 @@ def test_lab_data_gives_the_published_figures_in_dynamodb_and_delta(pipeline, sh
         assert electronics["avg_order_value"] == Decimal("91.03")
         assert electronics["avg_return_rate"] == Decimal("0.2037")
     expected = expected_outputs([shared_data])
-    assert _kpis(pipeline, "dynamodb") == (expected.category_kpis, expected.order_kpis)
+    assert pipeline.kpis("dynamodb") == (expected.category_kpis, expected.order_kpis)
 
     shown = pipeline.ecom("kpis", "--source", "delta", "--format", "json", "--date", "2025-03-08")
     kpis = json.loads(shown.stdout)

@@ -3,7 +3,6 @@ for, rows of untouched files are unaffected, and every landed object is kept byt
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from ingestion.generate import generate_delivery
 from ingestion.landing import upload_directory
-from tests.conftest import reset_pipeline
+from tests.conftest import file_digests, reset_pipeline
 from tests.reference import read_rows
 
 pytestmark = pytest.mark.slow
@@ -88,13 +87,5 @@ def _assert_untouched_files_are_unaffected(pipeline, root: Path, untouched: list
 
 
 def _assert_every_object_kept(pipeline, root: Path) -> None:
-    bucket = pipeline.settings.bucket
-    kept = sorted(
-        hashlib.md5(pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
-        for prefix in ("archive/", "errors/")
-        for key in pipeline.keys(prefix)
-        if not key.endswith(".error.json")
-    )
-    landed = sorted(hashlib.md5(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file())
     assert pipeline.keys("landing/") == []
-    assert kept == landed
+    assert pipeline.kept_digests() == file_digests([root])

@@ -5,6 +5,7 @@ developer's `make demo` services are left alone."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from export.dynamodb import kpi_tables
 from export.kpis import read_dynamodb, read_mart
+from ingestion.landing import upload_directory
 from ingestion.settings import (
     PROJECT_ROOT,
     Settings,
@@ -25,6 +27,7 @@ from ingestion.settings import (
     spark_session,
 )
 from orchestration.services import LocalServices
+from tests.reference import Expected, expected_outputs
 
 PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
 CLI_TIMEOUT_S = 900
@@ -81,6 +84,25 @@ class Pipeline:
             for key in self.keys(prefix)
             if not key.endswith(".error.json")
         )
+
+
+def apply_one_cycle_each(pipeline: Pipeline, deliveries: list[Path]) -> Expected:
+    """Upload each delivery and run one `ecom run` for it; after each, the KPIs in Delta and DynamoDB, the
+    report and the bucket must be what the contract (the oracle) says. Returns the last expectation."""
+    expected = None
+    for applied, delivery in enumerate(deliveries, start=1):
+        upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
+        run = pipeline.ecom("run")
+        assert run.returncode == 0, run.stderr[-3000:]
+
+        expected = expected_outputs(deliveries[:applied])
+        for source in ("delta", "dynamodb"):
+            assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), (source, applied)
+        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+        assert report == {"entities": expected.accounting, "files": expected.files}
+        assert pipeline.keys("landing/") == []
+        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
+    return expected
 
 
 def file_digests(directories: list[Path]) -> list[str]:

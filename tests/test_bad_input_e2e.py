@@ -9,7 +9,7 @@ import pytest
 
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
-from tests.conftest import file_digests
+from tests.conftest import apply_one_cycle_each
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
@@ -18,19 +18,7 @@ FAULTS = Path(__file__).parent / "data" / "faults"
 
 
 def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline):
-    deliveries = [FAULTS / "d1", FAULTS / "d2"]
-    for applied, delivery in enumerate(deliveries, start=1):
-        upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
-        run = pipeline.ecom("run")
-        assert run.returncode == 0, run.stderr[-3000:]
-
-        expected = expected_outputs(deliveries[:applied])
-        for source in ("delta", "dynamodb"):
-            assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), source
-        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
-        assert report == {"entities": expected.accounting, "files": expected.files}
-        assert pipeline.keys("landing/") == []
-        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
+    apply_one_cycle_each(pipeline, [FAULTS / "d1", FAULTS / "d2"])
 
     errored = [key for key in pipeline.keys("errors/") if not key.endswith(".error.json")]
     reasons = {

@@ -11,7 +11,7 @@ import pytest
 
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
-from tests.conftest import file_digests
+from tests.conftest import apply_one_cycle_each
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
@@ -19,22 +19,7 @@ pytestmark = pytest.mark.slow
 
 def test_generated_deliveries_one_cycle_each_match_the_contract(pipeline, tmp_path):
     deliveries = generate_deliveries(tmp_path, orders=240, seed=3, count=3)
-    for applied, delivery in enumerate(deliveries, start=1):
-        upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
-        run = pipeline.ecom("run")
-        assert run.returncode == 0, run.stderr[-3000:]
-
-        expected = expected_outputs(deliveries[:applied])
-        for source in ("delta", "dynamodb"):
-            category_kpis, order_kpis = pipeline.kpis(source)
-            assert category_kpis == expected.category_kpis, f"category_kpis from {source}, delivery {applied}"
-            assert order_kpis == expected.order_kpis, f"order_kpis from {source}, delivery {applied}"
-
-        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
-        assert report == {"entities": expected.accounting, "files": expected.files}
-        assert pipeline.keys("landing/") == []
-        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
-
+    expected = apply_one_cycle_each(pipeline, deliveries)
     _assert_marts_read_without_spark(pipeline, expected)
 
 

@@ -63,10 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(
+        return commands.add_parser(
             name, help=help_text, description=help_text, epilog=f"example: {EXAMPLES[name]}"
         )
-        return sub
 
     services = command(
         "services", "Start, stop or inspect the local Spark Connect server, S3/SNS and DynamoDB."

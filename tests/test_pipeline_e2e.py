@@ -67,10 +67,16 @@ def test_lab_data_gives_the_published_figures_in_dynamodb_and_delta(pipeline, sh
     expected = expected_outputs([shared_data])
     assert pipeline.kpis("dynamodb") == (expected.category_kpis, expected.order_kpis)
 
-    shown = pipeline.ecom("kpis", "--source", "delta", "--format", "json", "--date", "2025-03-08")
+    shown = pipeline.ecom(
+        "kpis", "--source", "delta", "--format", "json", "--date", "2025-03-08", "--category", "Electronics"
+    )
     kpis = json.loads(shown.stdout)
+    assert [row["order_date"] for row in kpis["order_kpis"]] == ["2025-03-08"]
     assert kpis["order_kpis"][0]["total_revenue"] == "69188.47"
-    assert {row["order_date"] for row in kpis["category_kpis"]} == {"2025-03-08"}
+    assert [(row["category"], row["order_date"]) for row in kpis["category_kpis"]] == [
+        ("Electronics", "2025-03-08")
+    ]
+    assert kpis["category_kpis"][0]["avg_return_rate"] == "0.2037"
 
 
 def _row(rows: list[dict], **match: str) -> dict:

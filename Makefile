@@ -8,9 +8,11 @@ JVM := .jvm
 WITH_ENV = eval "$$($(BIN)/ecom services env)" &&
 DEMO_DATA ?= ../shared/data/lab-2025
 
-.PHONY: setup services stop demo dev test test-fast lint clean-state
+.PHONY: setup services stop demo dev docs test test-fast lint clean-state
 
-setup: $(VENV)/.installed $(JVM)/spark/.installed $(JVM)/dynamodb/.installed target/manifest.json
+CHROMIUM := /usr/bin/chromium
+
+setup: $(VENV)/.installed $(JVM)/spark/.installed $(JVM)/dynamodb/.installed target/manifest.json $(CHROMIUM)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,14 @@ $(JVM)/dynamodb/.installed: jvm/dynamodb/pom.xml
 	rm -rf $(JVM)/dynamodb
 	mvn --batch-mode --quiet -f jvm/dynamodb/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JVM)/dynamodb
 	touch $@
+
+# Debian's Chromium for the browser test (Playwright drives it; its own browser download is not used).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "make setup: install Debian's chromium for the browser test: sudo apt-get install chromium" >&2; exit 1; \
+	fi
 
 # The dbt manifest the Dagster definitions load; `dbt parse` needs no warehouse connection.
 target/manifest.json: $(VENV)/.installed dbt_project.yml profiles.yml $(shell find dbt_project -type f)
@@ -58,7 +68,12 @@ demo: services
 
 dev: services
 	$(WITH_ENV) $(BIN)/python -c "from orchestration.cli import ensure_dagster_home; ensure_dagster_home()" && \
-		$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+# The dbt docs site as one self-contained page; the catalog (column types) comes from the Spark server.
+docs: services
+	$(WITH_ENV) $(BIN)/dbt docs generate --static --project-dir . --profiles-dir .
+	@echo "dbt docs: open target/static_index.html, or serve them: $(BIN)/dbt docs serve --port 8080"
 
 test: setup
 	$(BIN)/pytest

@@ -1,4 +1,6 @@
-"""Mirror the KPI marts into DynamoDB: upsert every mart row, delete keys that left the mart.
+"""Mirror the KPI marts into DynamoDB: write the mart rows the table does not hold yet (new or changed),
+delete keys that left the mart. Comparing with what the table holds, rather than remembering what was
+written, makes an interrupted export converge on the next run and keeps a quiet cycle's writes at zero.
 
 Numbers travel as DynamoDB `N` strings built from Python Decimals, so a KPI is stored exactly as the
 mart holds it. BatchWriteItem takes 25 requests at a time and may hand some back (UnprocessedItems) or
@@ -61,17 +63,27 @@ class KpiTable:
     def key_of(self, item: Mapping[str, Mapping[str, str]]) -> tuple[str, ...]:
         return tuple(item[key]["S"] for key in self.keys)
 
+    def same_values(self, stored: Mapping[str, Mapping[str, str]] | None, item: Mapping) -> bool:
+        """DynamoDB drops trailing zeros (9831.60 comes back as 9831.6): numbers compare as decimals."""
+        if stored is None or stored.keys() != item.keys():
+            return False
+        return all(
+            Decimal(stored[name]["N"]) == Decimal(value["N"]) if "N" in value else stored[name] == value
+            for name, value in item.items()
+        )
+
 
 @dataclass(frozen=True)
 class SyncResult:
     table: str
-    upserted: int
+    written: int
+    unchanged: int
     deleted: int
     seconds: float
 
     @property
     def items_per_second(self) -> float:
-        return (self.upserted + self.deleted) / self.seconds if self.seconds else 0.0
+        return (self.written + self.deleted) / self.seconds if self.seconds else 0.0
 
 
 def kpi_tables(category_table: str, order_table: str) -> tuple[KpiTable, KpiTable]:
@@ -125,41 +137,35 @@ def ensure_table(client, table: KpiTable) -> None:
 
 
 def sync_table(client, table: KpiTable, rows: Iterable[Mapping[str, Any]]) -> SyncResult:
-    """Make the DynamoDB table hold exactly these rows: upsert them all, then delete every other key."""
+    """Make the DynamoDB table hold exactly these rows, writing only the differences."""
     started = time.monotonic()
     ensure_table(client, table)
-    items = [table.item(row) for row in rows]
-    wanted = {table.key_of(item) for item in items}
-    stale = [key for key in existing_keys(client, table) if key not in wanted]
-    write_requests(client, table.name, [{"PutRequest": {"Item": item}} for item in items])
-    write_requests(
-        client,
-        table.name,
-        [
-            {"DeleteRequest": {"Key": {k: {"S": v} for k, v in zip(table.keys, key, strict=True)}}}
-            for key in stale
-        ],
+    wanted = {table.key_of(item): item for item in (table.item(row) for row in rows)}
+    stored = stored_items(client, table)
+    changed = [item for key, item in wanted.items() if not table.same_values(stored.get(key), item)]
+    stale = [key for key in stored if key not in wanted]
+    write_requests(client, table.name, [{"PutRequest": {"Item": item}} for item in changed])
+    write_requests(client, table.name, [{"DeleteRequest": {"Key": table.key_item(key)}} for key in stale])
+    result = SyncResult(
+        table.name, len(changed), len(wanted) - len(changed), len(stale), time.monotonic() - started
     )
-    result = SyncResult(table.name, len(items), len(stale), time.monotonic() - started)
     log.info(
-        "%s: %d item(s) upserted, %d stale key(s) deleted in %.1fs",
+        "%s: %d item(s) written, %d unchanged, %d stale key(s) deleted in %.1fs",
         table.name,
-        result.upserted,
+        result.written,
+        result.unchanged,
         result.deleted,
         result.seconds,
     )
     return result
 
 
-def existing_keys(client, table: KpiTable) -> list[tuple[str, ...]]:
-    keys = []
-    for page in client.get_paginator("scan").paginate(
-        TableName=table.name,
-        ProjectionExpression=", ".join(f"#k{i}" for i in range(len(table.keys))),
-        ExpressionAttributeNames={f"#k{i}": key for i, key in enumerate(table.keys)},
-    ):
-        keys.extend(table.key_of(item) for item in page.get("Items", []))
-    return keys
+def stored_items(client, table: KpiTable) -> dict[tuple[str, ...], dict]:
+    """Every item the table holds, by key, as DynamoDB returns it."""
+    items = {}
+    for page in client.get_paginator("scan").paginate(TableName=table.name):
+        items.update({table.key_of(item): item for item in page.get("Items", [])})
+    return items
 
 
 def scan_items(client, table_name: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from ingestion.raw_tables import LEDGER_TABLE
 
 ACCOUNTING_MART = "marts.pipeline_accounting"
 REJECTED_ROWS = "quarantine.rejected_rows"
+PENDING_ITEMS = "quarantine.order_items_pending"
 
 
 def read_report(spark) -> dict[str, Any]:
@@ -49,3 +50,18 @@ def read_rejections(spark) -> list[dict[str, Any]]:
         .orderBy("level", "entity", "reason")
     )
     return [row.asDict() for row in counts.collect()]
+
+
+def pending_by_cause(spark) -> dict[str, int]:
+    """Pending order items by what they wait for (order, product, order_and_product)."""
+    counts = spark.table(PENDING_ITEMS).groupBy("waiting_for").count().collect()
+    return {row["waiting_for"]: int(row["count"]) for row in counts}
+
+
+def newest_rows(spark, table: str, keys: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    """The rows of the latest order dates, newest first: what an operator glances at after a cycle."""
+    from pyspark.sql import functions as F
+
+    others = [key for key in keys if key != "order_date"]
+    rows = spark.table(table).orderBy(F.desc("order_date"), *others).limit(limit).collect()
+    return [row.asDict() for row in rows]

@@ -32,6 +32,11 @@ class LandedObject:
     last_modified: datetime
 
     @property
+    def identity(self) -> tuple[str, str, datetime]:
+        """One delivery: the same key uploaded again is a new delivery with a new landing time."""
+        return self.key, self.etag, self.last_modified
+
+    @property
     def relative_key(self) -> str:
         """The key below `landing/`, kept when the file moves to `archive/` or `errors/`."""
         return self.key.removeprefix(LANDING)

@@ -85,8 +85,7 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     started = time.monotonic()
     ensure_raw_tables(spark)
     landed = list_landed(s3, bucket)
-    applied = {entry.identity for entry in ledger_entries_for(spark, landed)}
-    fresh = [obj for obj in landed if _identity(obj) not in applied]
+    fresh = not_yet_applied(spark, landed)
     log.info("%d file(s) in landing/, %d not yet applied", len(landed), len(fresh))
     inspections = [inspect(s3, bucket, obj) for obj in fresh]
     accepted = [i for i in inspections if i.accepted]
@@ -110,13 +109,30 @@ def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], c
     started = time.monotonic()
     frames = [_read_file(spark, bucket, entity, inspection, cycle) for inspection in files]
     frame = _with_row_and_line_numbers(reduce(lambda left, right: left.unionByName(right), frames))
-    frame.write.format("delta").mode("append").saveAsTable(raw_table(entity))
+    # One commit that also drops whatever an interrupted attempt committed for these same deliveries
+    # (rows appended, ledger not yet written): each delivery's rows are in the raw table exactly once.
+    frame.writeTo(raw_table(entity)).overwrite(_is_one_of([i.obj for i in files]))
     log.info(
         "%s: %d file(s) appended to %s in %.1fs",
         entity.name,
         len(files),
         raw_table(entity),
         time.monotonic() - started,
+    )
+
+
+def _is_one_of(deliveries: list[LandedObject]):
+    """Rows of exactly these deliveries: a re-delivery under the same key has another landing time."""
+    from pyspark.sql import functions as F
+
+    return reduce(
+        lambda left, right: left | right,
+        [
+            (F.col("_source_key") == obj.key)
+            & (F.col("_source_etag") == obj.etag)
+            & (F.col("_landed_at") == F.lit(obj.last_modified).cast("timestamp"))
+            for obj in deliveries
+        ],
     )
 
 
@@ -253,8 +269,10 @@ class LedgerEntry:
         return self.key, self.etag, self.landed_at
 
 
-def _identity(obj: LandedObject) -> tuple[str, str, datetime]:
-    return obj.key, obj.etag, obj.last_modified
+def not_yet_applied(spark, landed: list[LandedObject]) -> list[LandedObject]:
+    """Landed objects no cycle has applied; applied ones in landing/ only wait for the archive step."""
+    applied = {entry.identity for entry in ledger_entries_for(spark, landed)}
+    return [obj for obj in landed if obj.identity not in applied]
 
 
 def ledger_entries_for(spark, landed: list[LandedObject]) -> list[LedgerEntry]:
@@ -263,7 +281,7 @@ def ledger_entries_for(spark, landed: list[LandedObject]) -> list[LedgerEntry]:
         return []
     from pyspark.sql import functions as F
 
-    present = {_identity(obj) for obj in landed}
+    present = {obj.identity for obj in landed}
     rows = (
         spark.table(LEDGER_TABLE)
         .where(F.col("key").isin(sorted({obj.key for obj in landed})))

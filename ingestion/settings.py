@@ -25,6 +25,8 @@ class Settings:
     order_kpi_table: str = "order_kpi_table"
     spark_remote: str = DEFAULT_SPARK_REMOTE
     region: str = "us-east-1"
+    # Where cycle notices go (failures, rejections); unset means no notices.
+    sns_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +39,7 @@ class Settings:
             order_kpi_table=env.get("ECOM_ORDER_KPI_TABLE", defaults.order_kpi_table),
             spark_remote=env.get("SPARK_REMOTE", defaults.spark_remote),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.region)),
+            sns_topic_arn=env.get("ECOM_SNS_TOPIC_ARN") or None,
         )
 
 
@@ -51,6 +54,12 @@ def dynamodb_client(settings: Settings):
     import boto3
 
     return boto3.client("dynamodb", region_name=settings.region)
+
+
+def sns_client(settings: Settings):
+    import boto3
+
+    return boto3.client("sns", region_name=settings.region)
 
 
 _CLIENT_SESSIONS: dict[int, object] = {}

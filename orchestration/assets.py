@@ -8,24 +8,42 @@ from dagster_dbt import get_asset_key_for_model
 from export.archive import move_applied_files
 from export.dynamodb import kpi_tables, sync_table
 from export.kpis import read_mart
-from export.report import read_rejections, read_report
+from export.report import read_report
 from ingestion.entities import ENTITIES
 from ingestion.landing import list_landed
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing, ledger_entries_for
-from orchestration.dbt import CYCLE_POOL, dbt_models
+from orchestration.conventions import OWNERS, SERVICE_RETRIES
+from orchestration.dbt import dbt_models
 from orchestration.failures import service_boundary
+from orchestration.metadata import accounting_metadata
 from orchestration.resources import EcomResource
 
 RAW_KEYS = {name: dg.AssetKey(["raw", name]) for name in ENTITIES}
 LEDGER_KEY = dg.AssetKey(LEDGER_TABLE.split("."))
+
+landing_zone = [
+    dg.AssetSpec(
+        ["landing", name],
+        group_name="landing",
+        kinds={"s3"},
+        owners=OWNERS,
+        description=(
+            f"Files producers upload under landing/{name}/ in the bucket (.csv or .csv.gz, any sub-path). "
+            "The landing sensor notices them; a cycle moves each to archive/ or errors/."
+        ),
+    )
+    for name in ENTITIES
+]
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             key,
+            deps=[["landing", name]],
             group_name="raw",
             kinds={"s3", "spark", "delta"},
+            owners=OWNERS,
             description=f"Every accepted row of landing/{name}/ files, values as text, with lineage.",
         )
         for name, key in RAW_KEYS.items()
@@ -33,12 +51,14 @@ LEDGER_KEY = dg.AssetKey(LEDGER_TABLE.split("."))
     + [
         dg.AssetSpec(
             LEDGER_KEY,
+            deps=[spec.key for spec in landing_zone],
             group_name="raw",
             kinds={"spark", "delta"},
+            owners=OWNERS,
             description="The file ledger: every landed object a cycle applied, accepted or rejected.",
         )
     ],
-    pool=CYCLE_POOL,
+    retry_policy=SERVICE_RETRIES,
 )
 def raw_tables(context: dg.AssetExecutionContext, ecom: EcomResource):
     """Read every landed file not yet applied, straight from S3, into the raw tables and the ledger."""
@@ -55,7 +75,11 @@ def raw_tables(context: dg.AssetExecutionContext, ecom: EcomResource):
         files = [i.obj.key for i in result.accepted if i.obj.entity_name == name]
         yield dg.MaterializeResult(
             asset_key=key,
-            metadata={"files": len(files), "rows_appended": result.rows_by_entity[name]},
+            metadata={
+                "files": len(files),
+                "rows_appended": result.rows_by_entity[name],
+                "seconds": round(result.seconds, 2),
+            },
         )
     yield dg.MaterializeResult(
         asset_key=LEDGER_KEY,
@@ -74,10 +98,12 @@ def raw_tables(context: dg.AssetExecutionContext, ecom: EcomResource):
     deps=[get_asset_key_for_model([dbt_models], mart) for mart in ("category_kpis", "order_kpis")],
     group_name="serving",
     kinds={"dynamodb"},
-    pool=CYCLE_POOL,
+    owners=OWNERS,
+    retry_policy=SERVICE_RETRIES,
 )
 def dynamodb_kpis(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.MaterializeResult:
-    """The KPI marts mirrored into DynamoDB: every mart row upserted, keys no longer in the mart deleted."""
+    """The KPI marts mirrored into DynamoDB: new and changed rows written, keys no longer in the mart
+    deleted, unchanged rows left alone."""
     settings = ecom.settings()
     spark, client = ecom.spark(), ecom.dynamodb()
     metadata = {}
@@ -85,15 +111,24 @@ def dynamodb_kpis(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.M
         with service_boundary(settings.spark_remote):
             result = sync_table(client, table, read_mart(spark, table))
         context.log.info(
-            f"{table.name}: {result.upserted} upserted, {result.deleted} deleted "
-            f"({result.items_per_second:.0f} items/s)"
+            f"{table.name}: {result.written} written, {result.unchanged} unchanged, "
+            f"{result.deleted} deleted ({result.items_per_second:.0f} items/s)"
         )
-        metadata[f"{table.name}_upserted"] = result.upserted
+        metadata[f"{table.name}_written"] = result.written
+        metadata[f"{table.name}_unchanged"] = result.unchanged
         metadata[f"{table.name}_deleted"] = result.deleted
+        metadata[f"{table.name}_items_per_second"] = round(result.items_per_second)
+        metadata[f"{table.name}_seconds"] = round(result.seconds, 2)
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(deps=[dynamodb_kpis], group_name="serving", kinds={"s3"}, pool=CYCLE_POOL)
+@dg.asset(
+    deps=[dynamodb_kpis],
+    group_name="serving",
+    kinds={"s3"},
+    owners=OWNERS,
+    retry_policy=SERVICE_RETRIES,
+)
 def archived_files(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.MaterializeResult:
     """Applied files moved out of landing/ once the marts and DynamoDB hold their rows."""
     settings = ecom.settings()
@@ -101,23 +136,6 @@ def archived_files(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.
     with service_boundary(settings.spark_remote):
         entries = ledger_entries_for(spark, list_landed(s3, settings.bucket))
         moved = move_applied_files(s3, settings.bucket, entries)
-        report, rejections = read_report(spark), read_rejections(spark)
+        report = read_report(spark)
     context.log.info(f"{moved['archived']} file(s) archived, {moved['errored']} moved to errors/")
-    return dg.MaterializeResult(metadata={**moved, **accounting_metadata(report, rejections)})
-
-
-def accounting_metadata(report: dict, rejections: list[dict]) -> dict:
-    """The contract's accounting as numbers per entity (so the UI plots them across cycles) plus a
-    table of rejections by reason."""
-    metadata: dict = {
-        f"{entity}_{figure}": value
-        for entity, figures in report["entities"].items()
-        for figure, value in figures.items()
-    }
-    lines = ["| level | entity | reason | last cycle | total |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {r['level']} | {r['entity']} | {r['reason']} | {r['last_cycle']} | {r['total']} |"
-        for r in rejections
-    ]
-    metadata["rejections"] = dg.MetadataValue.md("\n".join(lines) if rejections else "no rejections")
-    return metadata
+    return dg.MaterializeResult(metadata={**moved, **accounting_metadata(report)})

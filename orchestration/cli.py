@@ -178,6 +178,7 @@ def execute_cycle(rebuild_only: bool = False) -> bool:
     """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run."""
     import dagster as dg
 
+    from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
     from orchestration.dbt_project import refresh_manifest
 
     dagster_home = ensure_dagster_home()
@@ -186,7 +187,8 @@ def execute_cycle(rebuild_only: bool = False) -> bool:
 
     job = defs.resolve_job_def(CYCLE_JOB)
     started = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, cycle_lock(dagster_home):
+        wait_for_other_runs(instance)
         selection = None
         if rebuild_only:
             selection = [
@@ -197,9 +199,12 @@ def execute_cycle(rebuild_only: bool = False) -> bool:
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selection,
-            tags={"ecom/trigger": "cli-backfill" if rebuild_only else "cli"},
+            tags={"ecom/trigger": "cli-backfill" if rebuild_only else "cli", **process_tags()},
             raise_on_error=False,
+            # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
+        print(format_table(stage_timings(instance, result.run_id)), file=sys.stderr)
     elapsed = time.monotonic() - started
     if result.success:
         log.info("cycle %s succeeded in %.1fs (runs recorded in %s)", result.run_id, elapsed, dagster_home)
@@ -213,6 +218,31 @@ def execute_cycle(rebuild_only: bool = False) -> bool:
             )
     print(f"ecom: cycle {result.run_id} failed after {elapsed:.1f}s; no file was archived", file=sys.stderr)
     return False
+
+
+def stage_timings(instance, run_id: str) -> list[dict[str, Any]]:
+    """Each step of a run with its outcome and seconds, from the run's event log."""
+    import dagster as dg
+
+    from orchestration.conventions import STAGES
+
+    started: dict[str, float] = {}
+    rows = []
+    for record in instance.all_logs(run_id):
+        event, step = record.dagster_event, record.step_key
+        if event is None or step is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[step] = record.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            rows.append(
+                {
+                    "stage": STAGES.get(step, step),
+                    "outcome": "ok" if event.is_step_success else "FAILED",
+                    "seconds": Decimal(f"{record.timestamp - started.get(step, record.timestamp):.1f}"),
+                }
+            )
+    return rows
 
 
 def ensure_dagster_home() -> Path:
@@ -245,7 +275,7 @@ def _kpis(args: argparse.Namespace) -> int:
     else:
         for name, table_rows in result.items():
             print(f"{name} ({len(table_rows)} rows, from {args.source})")
-            print(format_table(table_rows))
+            print(format_table(table_rows, terminal_width()))
             print()
     return 0
 
@@ -259,30 +289,64 @@ def _report(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         rows = [{"entity": name, **figures} for name, figures in report["entities"].items()]
-        print(format_table(rows))
+        print(format_table(rows, terminal_width()))
         print("\nrejections by reason (rows in accepted files, and whole files)")
-        print(format_table(read_rejections(spark)))
+        print(format_table(read_rejections(spark), terminal_width()))
         files = report["files"]
         print(f"\nfiles archived: {files['archived']}, rejected to errors/: {files['errored']}")
     return 0
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
+def format_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """Aligned columns, numbers to the right; given a width, text columns are cut (with …) to fit it."""
     if not rows:
         return "(no rows)"
     columns = list(rows[0])
     cells = [[_text(row.get(column)) for column in columns] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
     numeric = [all(isinstance(row.get(column), int | Decimal) for row in rows) for column in columns]
-    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * width for width in widths))
+    if width:
+        widths = _fitted(widths, numeric, width)
+    header = [
+        column.rjust(w) if is_number else _cut(column, w).ljust(w)
+        for column, w, is_number in zip(columns, widths, numeric, strict=True)
+    ]
+    lines = ["  ".join(header).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
     for line in cells:
         aligned = [
-            cell.rjust(width) if is_number else cell.ljust(width)
-            for cell, width, is_number in zip(line, widths, numeric, strict=True)
+            cell.rjust(w) if is_number else _cut(cell, w).ljust(w)
+            for cell, w, is_number in zip(line, widths, numeric, strict=True)
         ]
         lines.append("  ".join(aligned).rstrip())
     return "\n".join(lines)
+
+
+MIN_TEXT_WIDTH = 8
+
+
+def _fitted(widths: list[int], numeric: list[bool], limit: int) -> list[int]:
+    """Narrow the widest text column, then the next, until the table fits or none can give more."""
+    widths = list(widths)
+    excess = sum(widths) + 2 * (len(widths) - 1) - limit
+    while excess > 0:
+        text = [i for i, is_number in enumerate(numeric) if not is_number and widths[i] > MIN_TEXT_WIDTH]
+        if not text:
+            break
+        widest = max(text, key=lambda i: widths[i])
+        cut = min(excess, widths[widest] - MIN_TEXT_WIDTH)
+        widths[widest] -= cut
+        excess -= cut
+    return widths
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when printing to one; None when piped, so no value is ever cut in a file."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def _text(value: Any) -> str:

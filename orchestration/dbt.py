@@ -1,7 +1,7 @@
 """The dbt project as Dagster assets: one cached DbtProject, dbt tests (source tests too) as asset checks."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -9,23 +9,33 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 
+from orchestration.conventions import OWNERS
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
+from orchestration.metadata import model_metadata
 from orchestration.resources import EcomResource
-
-CYCLE_POOL = "ecom_cycle"
 
 
 class EcomDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folders (staging, intermediate, quarantine, marts); sources are the raw group."""
+    """Groups follow the dbt folders (staging, intermediate, quarantine, marts); sources are the raw group.
+    Every model has the project's owners, and tables (not the staging views) are Delta."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return "raw"
         return dbt_resource_props["fqn"][1]
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        materialized = self.get_resource_props(manifest, unique_id).get("config", {}).get("materialized")
+        kinds = {"delta"} if materialized in ("table", "incremental") else set()
+        return spec.replace_attributes(owners=OWNERS).merge_attributes(kinds=kinds)
 
 
 translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
@@ -35,13 +45,27 @@ translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_sour
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    pool=CYCLE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ecom: EcomResource):
-    """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle."""
+    """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle.
+
+    The marts and quarantine tables get what an operator looks for on top of dbt's own metadata: the
+    newest KPI rows, rejections by reason, pending items by cause.
+    """
     # dbt-spark's session method connects wherever SPARK_REMOTE points; the dbt subprocess inherits it.
     spark_remote = ecom.settings().spark_remote
     os.environ["SPARK_REMOTE"] = spark_remote
+    spark = ecom.spark()
     with service_boundary(spark_remote):
-        ecom.spark().sql("SELECT 1").collect()
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+        spark.sql("SELECT 1").collect()
+    events = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
+    yield from _with_model_metadata(context, spark, events)
+
+
+def _with_model_metadata(context: dg.AssetExecutionContext, spark, events: Iterator) -> Iterator:
+    for event in events:
+        if isinstance(event, dg.Output):
+            extra = model_metadata(spark, context.asset_key_for_output(event.output_name))
+            if extra:
+                event = event.with_metadata({**event.metadata, **extra})
+        yield event

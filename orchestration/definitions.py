@@ -5,9 +5,12 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import archived_files, dynamodb_kpis, raw_tables
+from orchestration.assets import archived_files, dynamodb_kpis, landing_zone, raw_tables
+from orchestration.checks import freshness_job, freshness_schedule, marts_keep_up_with_landing
+from orchestration.conventions import CYCLE_MAX_RUNTIME_SECONDS
 from orchestration.dbt import dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.notifications import build_notification_sensors
 from orchestration.resources import EcomResource
 from orchestration.sensors import build_landing_sensor
 
@@ -16,15 +19,17 @@ CYCLE_TAG = "ecom/cycle"
 
 cycle_job = dg.define_asset_job(
     CYCLE_JOB,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*(spec.key for spec in landing_zone)),
     description="One full cycle: ingest landing/, dbt build, export to DynamoDB, archive.",
-    tags={CYCLE_TAG: "true"},
+    tags={CYCLE_TAG: "true", "dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
 )
 
 defs = dg.Definitions(
-    assets=[raw_tables, dbt_models, dynamodb_kpis, archived_files],
-    jobs=[cycle_job],
-    sensors=[build_landing_sensor(cycle_job)],
+    assets=[*landing_zone, raw_tables, dbt_models, dynamodb_kpis, archived_files],
+    asset_checks=[marts_keep_up_with_landing],
+    jobs=[cycle_job, freshness_job],
+    schedules=[freshness_schedule],
+    sensors=[build_landing_sensor(cycle_job), *build_notification_sensors(cycle_job)],
     resources={
         "ecom": EcomResource(),
         # The dbt next to this interpreter, so a run works without the virtualenv on PATH.

@@ -15,6 +15,7 @@ class EcomResource(dg.ConfigurableResource):
     category_kpi_table: str | None = None
     order_kpi_table: str | None = None
     spark_remote: str | None = None
+    max_landing_lag_minutes: float = 30.0
 
     def settings(self) -> Settings:
         overrides = {

@@ -7,6 +7,7 @@ the new objects themselves, so a tick evaluated twice never starts two runs.
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Self
@@ -15,6 +16,7 @@ import dagster as dg
 from dagster_aws.s3.sensor import get_objects
 
 from ingestion.landing import LANDING
+from orchestration.cycles import reap_dead_runs
 from orchestration.resources import EcomResource
 
 OVERLAP = timedelta(seconds=5)
@@ -30,7 +32,8 @@ class LandingCursor:
         if not raw:
             return cls()
         data = json.loads(raw)
-        return cls(datetime.fromisoformat(data["high_water"]), frozenset(data["seen_in_overlap"]))
+        high_water = datetime.fromisoformat(data["high_water"]) if data["high_water"] else None
+        return cls(high_water, frozenset(data["seen_in_overlap"]))
 
     def serialize(self) -> str:
         return json.dumps(
@@ -66,6 +69,12 @@ def run_key_for(new: list[dict]) -> str:
     return f"landing-{digest[:20]}"
 
 
+def new_by_entity(keys: list[str]) -> str:
+    """ "orders=2, order_items=1": why the run started, readable in the run list."""
+    counts = Counter(key.removeprefix(LANDING).split("/", 1)[0] for key in keys)
+    return ", ".join(f"{entity}={count}" for entity, count in sorted(counts.items()))
+
+
 def _identity(obj: dict) -> str:
     return f"{obj['Key']}@{obj['ETag'].strip(chr(34))}@{obj['LastModified'].isoformat()}"
 
@@ -79,6 +88,8 @@ def build_landing_sensor(job: dg.JobDefinition) -> dg.SensorDefinition:
         description="Starts a cycle when new files land under landing/ in the bucket.",
     )
     def landing_sensor(context: dg.SensorEvaluationContext, ecom: EcomResource):
+        if reaped := reap_dead_runs(context.instance):
+            context.log.warning(f"marked failed the runs whose process is gone: {', '.join(reaped)}")
         settings = ecom.settings()
         cursor = LandingCursor.parse(context.cursor)
         listed = get_objects(
@@ -89,10 +100,14 @@ def build_landing_sensor(job: dg.JobDefinition) -> dg.SensorDefinition:
         if not new:
             return dg.SkipReason(f"no new object under s3://{settings.bucket}/{LANDING}")
         keys = sorted(obj["Key"] for obj in new)
-        context.log.info(f"{len(new)} new object(s): {', '.join(keys[:10])}")
+        context.log.info(f"starting a cycle for {len(new)} new object(s): {', '.join(keys)}")
         return dg.RunRequest(
             run_key=run_key_for(new),
-            tags={"ecom/trigger": "landing_sensor", "ecom/new_objects": str(len(new))},
+            tags={
+                "ecom/trigger": "landing_sensor",
+                "ecom/new_objects": str(len(new)),
+                "ecom/new_by_entity": new_by_entity(keys),
+            },
         )
 
     return landing_sensor

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 JVM_DIR = PROJECT_ROOT / ".jvm"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# moto's default account; the local topic for cycle notices lives there.
+EMULATOR_ACCOUNT = "123456789012"
+NOTICES_TOPIC = "ecom-cycle-notices"
 START_TIMEOUT_S = 180.0
 
 
@@ -65,8 +68,14 @@ class LocalServices:
         """What a client of these services needs in its environment; credentials only where none are set."""
         env = os.environ if environ is None else environ
         extra = {k: v for k, v in LOCAL_CREDENTIALS.items() if k not in env}
-        if "AWS_REGION" not in env:
-            extra["AWS_REGION"] = Settings().region
+        region = env.get("AWS_REGION", Settings().region)
+        # AWS_DEFAULT_REGION too: boto3.resource() and the AWS CLI v1 read only that one.
+        local = {
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "ECOM_SNS_TOPIC_ARN": notices_topic_arn(env),
+        }
+        extra |= {k: v for k, v in local.items() if k not in env}
         return {**self.endpoints, **extra}
 
     def services(self, settings: Settings) -> list[Service]:
@@ -109,24 +118,29 @@ class LocalServices:
         (self.state_dir / "services.json").write_text(
             json.dumps({"settings": settings.__dict__, "endpoints": self.endpoints}, indent=2)
         )
-        self._ensure_bucket(settings)
+        self._ensure_bucket_and_topic(settings)
 
-    def _ensure_bucket(self, settings: Settings) -> None:
-        """The emulator starts empty; on AWS the bucket is the operator's to create."""
-        import boto3
-
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=self.endpoints["AWS_ENDPOINT_URL_S3"],
-            region_name=settings.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+    def _ensure_bucket_and_topic(self, settings: Settings) -> None:
+        """The emulator starts empty; on AWS the bucket and the topic are the operator's to create."""
+        s3 = self._emulator_client("s3", settings)
         try:
             s3.head_bucket(Bucket=settings.bucket)
         except s3.exceptions.ClientError:
             s3.create_bucket(Bucket=settings.bucket)
             log.info("created bucket %s", settings.bucket)
+        topic_name = notices_topic_arn(os.environ).rsplit(":", 1)[1]
+        created = self._emulator_client("sns", settings).create_topic(Name=topic_name)
+        log.info("cycle notices go to SNS topic %s", created["TopicArn"])
+
+    def _emulator_client(self, service: str, settings: Settings):
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoints["AWS_ENDPOINT_URL_S3"],
+            region_name=settings.region,
+            **{name.lower(): value for name, value in LOCAL_CREDENTIALS.items()},
+        )
 
     def stop(self) -> None:
         for service in reversed(self.services(Settings())):
@@ -235,6 +249,12 @@ class LocalServices:
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
         return command
+
+
+def notices_topic_arn(env: Mapping[str, str]) -> str:
+    """ECOM_SNS_TOPIC_ARN when set; else the emulator's topic in the configured region."""
+    region = env.get("AWS_REGION", Settings().region)
+    return env.get("ECOM_SNS_TOPIC_ARN", f"arn:aws:sns:{region}:{EMULATOR_ACCOUNT}:{NOTICES_TOPIC}")
 
 
 def spark_server_conf(

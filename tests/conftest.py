@@ -24,9 +24,11 @@ from ingestion.settings import (
     close_spark_clients,
     dynamodb_client,
     s3_client,
+    sns_client,
     spark_session,
 )
 from orchestration.services import LocalServices
+from tests.notices import NoticeQueue
 from tests.reference import Expected, expected_outputs
 
 PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
@@ -94,14 +96,20 @@ def apply_one_cycle_each(pipeline: Pipeline, deliveries: list[Path]) -> Expected
         upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
         run = pipeline.ecom("run")
         assert run.returncode == 0, run.stderr[-3000:]
+        expected = assert_state_is_what_the_contract_says(pipeline, deliveries[:applied])
+    return expected
 
-        expected = expected_outputs(deliveries[:applied])
-        for source in ("delta", "dynamodb"):
-            assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), (source, applied)
-        report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
-        assert report == {"entities": expected.accounting, "files": expected.files}
-        assert pipeline.keys("landing/") == []
-        assert pipeline.kept_digests() == file_digests(deliveries[:applied])
+
+def assert_state_is_what_the_contract_says(pipeline: Pipeline, applied: list[Path]) -> Expected:
+    """After a successful cycle over these deliveries: KPIs in Delta and DynamoDB, the report, and every
+    uploaded file kept byte for byte out of landing/, all as the oracle says."""
+    expected = expected_outputs(applied)
+    for source in ("delta", "dynamodb"):
+        assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), (source, len(applied))
+    report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+    assert report == {"entities": expected.accounting, "files": expected.files}
+    assert pipeline.keys("landing/") == []
+    assert pipeline.kept_digests() == file_digests(applied)
     return expected
 
 
@@ -118,7 +126,13 @@ def file_digests(directories: list[Path]) -> list[str]:
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     state = tmp_path_factory.mktemp("services")
-    local = LocalServices(state_dir=state, spark_port=15012, s3_port=4576, dynamodb_port=8010)
+    # ECOM_TEST_PORTS moves them, so two test runs (two checkouts) can share a machine.
+    spark_port, s3_port, dynamodb_port = map(
+        int, os.environ.get("ECOM_TEST_PORTS", "15012,4576,8010").split(",")
+    )
+    local = LocalServices(
+        state_dir=state, spark_port=spark_port, s3_port=s3_port, dynamodb_port=dynamodb_port
+    )
     settings = Settings(
         bucket="ecom-test",
         warehouse=str(state / "warehouse"),
@@ -163,6 +177,16 @@ def reset_pipeline(services: Services) -> Pipeline:
         for item in page.get("Contents", []):
             s3.delete_object(Bucket=settings.bucket, Key=item["Key"])
     return Pipeline(settings, services.env, spark, s3, dynamodb)
+
+
+@pytest.fixture
+def notices(services: Services) -> NoticeQueue:
+    """A fresh queue subscribed to the services' notice topic: what an on-call inbox would receive."""
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=services.env["AWS_ENDPOINT_URL_SNS"], region_name="us-east-1")
+    topic = services.env["ECOM_SNS_TOPIC_ARN"]
+    return NoticeQueue.subscribe(sns_client(services.settings), sqs, topic)
 
 
 @pytest.fixture

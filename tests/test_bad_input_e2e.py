@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
 from tests.conftest import apply_one_cycle_each
+from tests.notices import RunStatusWatch
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
@@ -17,8 +19,17 @@ pytestmark = pytest.mark.slow
 FAULTS = Path(__file__).parent / "data" / "faults"
 
 
-def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline):
+def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte(pipeline, notices):
+    watch = RunStatusWatch("cycle_rejections_notice")
+
     apply_one_cycle_each(pipeline, [FAULTS / "d1", FAULTS / "d2"])
+
+    assert watch.tick() == []
+    summaries = notices.received()
+    assert [n["MessageAttributes"]["event"]["Value"] for n in summaries] == ["cycle_rejections"] * 2
+    assert summaries[0]["Subject"].startswith("ecom cycle rejected ")
+    assert "4 whole file(s)" in summaries[0]["Message"]
+    assert "| row | orders | invalid_status | 1 | 1 |" in summaries[0]["Message"]
 
     errored = [key for key in pipeline.keys("errors/") if not key.endswith(".error.json")]
     reasons = {
@@ -72,18 +83,27 @@ def test_a_cycle_of_only_bad_files_succeeds_and_records_each_of_them(pipeline):
     assert {figures["received"] for figures in report["entities"].values()} == {0}
 
 
-def test_an_unreachable_service_fails_the_cycle_by_name_and_a_rerun_completes_it(pipeline, tmp_path):
+def test_an_unreachable_service_fails_the_cycle_by_name_and_a_rerun_completes_it(pipeline, notices, tmp_path):
     (delivery,) = generate_deliveries(tmp_path, orders=40, seed=11, count=1)
     upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
     landed = pipeline.keys("landing/")
+    watch = RunStatusWatch("cycle_failure_notice")
 
     failed = pipeline.ecom_with({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9"}, "run")
 
     assert failed.returncode == 1
     assert "DynamoDB is unreachable at http://127.0.0.1:9" in failed.stderr
     assert "No file was moved" in failed.stderr
+    assert re.search(r"^ingestion +ok +\d+\.\d$", failed.stderr, re.MULTILINE)
+    assert re.search(r"^export +FAILED +\d+\.\d$", failed.stderr, re.MULTILINE)
     assert pipeline.keys("landing/") == landed
     assert pipeline.keys("archive/") == []
+    assert watch.tick() == []
+    (notice,) = notices.received()
+    assert notice["Subject"] == "ecom cycle failed at export"
+    assert notice["MessageAttributes"]["stage"]["Value"] == "export"
+    assert "DynamoDB is unreachable at http://127.0.0.1:9" in notice["Message"]
+    assert all(key in notice["Message"] for key in landed)
 
     rerun = pipeline.ecom("run")
 

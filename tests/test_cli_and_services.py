@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,21 @@ def test_backfill_refuses_a_reversed_range(capsys):
     assert "--end is before --start" in capsys.readouterr().err
 
 
+def test_a_table_wider_than_the_terminal_cuts_text_columns_never_numbers():
+    rows = [
+        {"category": "Fashion Hoodies & Sweatshirts", "order_date": "2025-03-08", "revenue": Decimal("9.50")},
+        {"category": "Jeans", "order_date": "2025-03-09", "revenue": Decimal("1234567.89")},
+    ]
+
+    lines = format_table(rows, width=40).splitlines()
+
+    assert max(len(line) for line in lines) <= 40
+    assert lines[0] == "category          order_date     revenue"
+    assert lines[2] == "Fashion Hoodies…  2025-03-08        9.50"
+    assert lines[3].endswith("1234567.89")
+    assert format_table(rows).splitlines()[2].startswith("Fashion Hoodies & Sweatshirts  ")
+
+
 def test_tables_align_columns_and_show_empty_values():
     text = format_table([{"entity": "orders", "received": 12}, {"entity": "order_items", "received": 3}])
     assert text.splitlines() == [
@@ -52,6 +68,8 @@ def test_client_env_keeps_real_credentials_and_adds_local_endpoints():
         "AWS_ENDPOINT_URL_SNS": "http://127.0.0.1:2",
         "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:3",
         "SPARK_REMOTE": "sc://127.0.0.1:1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "ECOM_SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:ecom-cycle-notices",
     }
     assert local.client_env({})["AWS_ACCESS_KEY_ID"] == "test"
 

@@ -37,11 +37,31 @@ def test_sync_creates_an_on_demand_table_upserts_and_deletes_stale_keys(pipeline
     description = client.describe_table(TableName="ord_sync")["Table"]
     assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert description["KeySchema"] == [{"AttributeName": "order_date", "KeyType": "HASH"}]
-    assert (result.upserted, result.deleted) == (1, 1)
+    assert (result.written, result.unchanged, result.deleted) == (1, 0, 1)
     (item,) = scan_items(client, "ord_sync")
     assert item["order_date"] == "2025-03-08"
     assert item["total_revenue"] == Decimal("123456789012.35")
     assert item["return_rate"] == Decimal("0.5")
+
+
+def test_sync_writes_only_new_and_changed_rows_and_converges_after_an_interrupted_export(pipeline):
+    _, table = kpi_tables("cat", "ord_diff")
+    client = pipeline.dynamodb
+    before = [_order_row("2025-03-07", "1.00"), _order_row("2025-03-08", "9831.60")]
+    after = [_order_row("2025-03-08", "9831.60"), _order_row("2025-03-09", "2.50")]
+    sync_table(client, table, before)
+    # An export killed half-way: one of the new rows written, the stale key still there.
+    client.put_item(TableName="ord_diff", Item=table.item(after[1]))
+
+    result = sync_table(client, table, after)
+
+    assert (result.written, result.unchanged, result.deleted) == (0, 2, 1)
+    assert sorted(item["order_date"] for item in scan_items(client, "ord_diff")) == [
+        "2025-03-08",
+        "2025-03-09",
+    ]
+    changed = sync_table(client, table, [after[0], _order_row("2025-03-09", "2.51")])
+    assert (changed.written, changed.unchanged, changed.deleted) == (1, 1, 0)
 
 
 def _entry(key: str, outcome: str, etag: str, size: int, reason: str | None = None) -> LedgerEntry:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingestion import raw_tables
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing
 
 pytestmark = pytest.mark.slow
@@ -64,3 +65,30 @@ def test_a_file_already_applied_is_not_read_again(pipeline):
 
     assert again.accepted == [] and again.rows_by_entity["order_items"] == 0
     assert pipeline.spark.table("raw.order_items").count() == 2
+
+
+def test_a_cycle_killed_between_the_raw_commit_and_the_ledger_leaves_no_duplicate_rows(pipeline, monkeypatch):
+    _put(pipeline, "landing/order_items/i.csv", ITEMS)
+    _put(pipeline, "landing/order_items/2.csv", ITEMS.replace(b"10,100", b"12,100"))
+    bucket = pipeline.settings.bucket
+    with monkeypatch.context() as patched:
+        patched.setattr(raw_tables, "_record_in_ledger", _killed)
+        with pytest.raises(SystemExit):
+            ingest_landing(pipeline.spark, pipeline.s3, bucket, Cycle("killed", datetime.now(UTC)))
+    assert pipeline.spark.table("raw.order_items").count() == 4  # committed, not yet in the ledger
+
+    rerun = ingest_landing(pipeline.spark, pipeline.s3, bucket, Cycle("c-2", datetime.now(UTC)))
+
+    assert rerun.rows_by_entity["order_items"] == 4
+    rows = pipeline.spark.table("raw.order_items").select("id", "_source_key", "_cycle_id").collect()
+    assert sorted((r["id"], r["_cycle_id"]) for r in rows) == [
+        ("10", "c-2"),
+        ("11", "c-2"),
+        ("11", "c-2"),
+        ("12", "c-2"),
+    ]
+    assert pipeline.spark.table(LEDGER_TABLE).count() == 2
+
+
+def _killed(*args, **kwargs):
+    raise SystemExit("killed")

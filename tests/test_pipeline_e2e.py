@@ -4,6 +4,7 @@ independent oracle in tests/reference.py (and, for the lab data, against the pub
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -81,3 +82,25 @@ def test_lab_data_gives_the_published_figures_in_dynamodb_and_delta(pipeline, sh
 
 def _row(rows: list[dict], **match: str) -> dict:
     return next(row for row in rows if all(row[name] == value for name, value in match.items()))
+
+
+def test_re_uploading_earlier_files_changes_no_kpi_and_no_dynamodb_item(pipeline, tmp_path):
+    (delivery,) = generate_deliveries(tmp_path / "first", orders=80, seed=9, count=1)
+    apply_one_cycle_each(pipeline, [delivery])
+    before = pipeline.kpis("dynamodb")
+    again = tmp_path / "again"
+    for path in sorted(p for p in delivery.rglob("*") if p.is_file())[:4]:
+        relative = path.relative_to(delivery)
+        for target in (again / relative, again / relative.parent / f"resent-{relative.name}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    upload_directory(pipeline.s3, pipeline.settings.bucket, again)
+
+    rerun = pipeline.ecom("run")
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert pipeline.kpis("dynamodb") == pipeline.kpis("delta") == before
+    assert rerun.stderr.count("0 written, ") == 2, rerun.stderr[-3000:]
+    report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+    assert report["entities"] == expected_outputs([delivery, again]).accounting
+    assert pipeline.keys("landing/") == []

@@ -22,7 +22,11 @@ def s3():
 
 def _tick(cursor: str | None):
     sensor = defs.resolve_sensor_def("landing_sensor")
-    context = dg.build_sensor_context(cursor=cursor, resources={"ecom": EcomResource(bucket=BUCKET)})
+    context = dg.build_sensor_context(
+        cursor=cursor,
+        resources={"ecom": EcomResource(bucket=BUCKET)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     return sensor(context), context.cursor
 
 
@@ -36,6 +40,7 @@ def test_new_files_request_one_run_and_advance_the_cursor(s3):
     assert isinstance(request, dg.RunRequest)
     assert request.run_key.startswith("landing-")
     assert request.tags["ecom/new_objects"] == "2"
+    assert request.tags["ecom/new_by_entity"] == "order_items=1, orders=1"
     state = json.loads(cursor)
     assert state["high_water"] is not None
     assert sorted(i.split("@")[0] for i in state["seen_in_overlap"]) == [
@@ -72,3 +77,13 @@ def test_the_same_new_objects_always_give_the_same_run_key(s3):
     first, _ = _tick(None)
     repeated, _ = _tick(None)
     assert first.run_key == repeated.run_key
+
+
+def test_ticks_over_an_empty_landing_zone_keep_skipping(s3):
+    first, cursor = _tick(None)
+    second, cursor = _tick(cursor)
+
+    assert isinstance(first, dg.SkipReason) and isinstance(second, dg.SkipReason)
+    s3.put_object(Bucket=BUCKET, Key="landing/orders/a.csv", Body=b"1")
+    third, _ = _tick(cursor)
+    assert isinstance(third, dg.RunRequest)

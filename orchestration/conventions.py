@@ -1,0 +1,22 @@
+"""Names and policies every Dagster definition of the project shares."""
+
+import dagster as dg
+
+# Steps that talk to S3 and DynamoDB ride out short outages and throttling: 3 more tries over ~15 s.
+# Each step is idempotent (see docs/design.md), so a retry repeats no work twice.
+SERVICE_RETRIES = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+# A cycle that runs longer than this is stuck: run monitoring fails it and the next one starts.
+CYCLE_MAX_RUNTIME_SECONDS = 3600
+
+# Who answers for the assets, shown in the asset UI; the team adopting the project sets its own.
+OWNERS = ["team:data-platform"]
+
+# What an operator calls each step of a cycle (notices, the `ecom run` summary).
+STAGES = {
+    "raw_tables": "ingestion",
+    "dbt_models": "dbt build",
+    "marts_keep_up_with_landing": "freshness check",
+    "dynamodb_kpis": "export",
+    "archived_files": "archive",
+}

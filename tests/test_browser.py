@@ -1,0 +1,178 @@
+"""The operator's view, in a real browser: `dagster dev` on loopback, a cycle started by the landing
+sensor, then one materialized from the UI; the asset graph shows the project's assets and checks, and its
+screenshot is the one in the README (docs/images/asset-graph.png)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, sync_playwright
+
+from ingestion.generate import generate_deliveries
+from ingestion.landing import upload_directory
+from ingestion.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless as root in a sandbox, and no calls to Google's services (the network is closed here).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = PROJECT_ROOT / "docs" / "images" / "asset-graph.png"
+LOCATION = "ecom_kpis"
+RUN_TIMEOUT_S = 420
+ASSETS_SHOWN = (
+    "order_items",
+    "landed_files",
+    "stg_orders",
+    "rejected_rows",
+    "category_kpis",
+    "dynamodb_kpis",
+)
+RUNS = """query Runs($filter: RunsFilter) {
+  runsOrError(filter: $filter) { ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+@pytest.fixture
+def dagster_dev(services, tmp_path: Path) -> Iterator[str]:
+    """`dagster dev` (webserver and daemon) on a free loopback port, with its own instance folder."""
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    port = _free_port()
+    log = (tmp_path / "dagster-dev.log").open("w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_ROOT,
+        # As in an activated virtualenv: dagster-dbt re-parses the project with the `dbt` on PATH.
+        env={**os.environ, **services.env, "DAGSTER_HOME": str(home), "PATH": _path_with_venv()},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _responds(f"{url}/server_info"), 180, "dagster dev to serve", tmp_path)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def test_a_cycle_from_the_sensor_and_one_from_the_ui_show_in_the_asset_graph(pipeline, dagster_dev, tmp_path):
+    (delivery,) = generate_deliveries(tmp_path / "data", orders=30, seed=5, count=1)
+    upload_directory(pipeline.s3, pipeline.settings.bucket, delivery)
+
+    sensor_run = _finished_run(dagster_dev, ("ecom/trigger", "landing_sensor"), tmp_path)
+    assert sensor_run["status"] == "SUCCESS"
+    assert pipeline.keys("landing/") == []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1800, "height": 1000})
+        page.set_default_timeout(60_000)
+
+        page.goto(f"{dagster_dev}/locations/{LOCATION}/jobs/ecom_cycle")
+        _skip_the_welcome_dialog(page)
+        page.get_by_role("button", name="Materialize all").click()
+        ui_run = _finished_run(dagster_dev, ("dagster/from_ui", "true"), tmp_path)
+        assert ui_run["status"] == "SUCCESS"
+
+        page.goto(f"{dagster_dev}/assets/marts/order_kpis?view=checks")
+        expect(page.get_by_text("keeps_up_with_landing").first).to_be_visible()
+        expect(page.get_by_text("unique_order_kpis_order_date").first).to_be_visible()
+        page.goto(f"{dagster_dev}/assets/marts/order_kpis")
+        expect(page.get_by_text("newest_rows").first).to_be_visible()
+        expect(page.get_by_text("data-platform").first).to_be_visible()
+
+        page.goto(f"{dagster_dev}/asset-groups")
+        expect(page.get_by_text("Materialize all").first).to_be_visible()
+        page.locator("body").click(position={"x": 1000, "y": 500})
+        page.keyboard.press("Alt+e")  # the graph's "Expand all groups"
+        for name in ASSETS_SHOWN:
+            expect(page.get_by_text(name, exact=True).first).to_be_visible()
+        page.screenshot(path=str(SCREENSHOT))
+        browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def _skip_the_welcome_dialog(page) -> None:
+    """A fresh instance greets the first visit with a newsletter dialog over the page."""
+    skip = page.get_by_role("button", name="Skip")
+    with contextlib.suppress(PlaywrightTimeout):
+        skip.click(timeout=10_000)
+
+
+def _finished_run(url: str, tag: tuple[str, str], logs: Path) -> dict:
+    """The first run with this tag to finish, once it has (the sensor's, or the one the UI launched)."""
+    return _wait_for(lambda: _finished_runs(url, *tag), RUN_TIMEOUT_S, f"a run tagged {tag}", logs)[0]
+
+
+def _finished_runs(url: str, tag: str, value: str) -> list[dict]:
+    body = json.dumps(
+        {
+            "query": RUNS,
+            "variables": {
+                "filter": {"tags": [{"key": tag, "value": value}], "statuses": ["SUCCESS", "FAILURE"]}
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]["runsOrError"]["results"]
+
+
+def _path_with_venv() -> str:
+    return f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _responds(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _wait_for(condition: Callable[[], object], timeout_s: float, what: str, logs: Path):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(1)
+    log = (logs / "dagster-dev.log").read_text()[-5000:]
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; dagster dev log:\n{log}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,76 @@
+"""`kill -9` of a cycle at any point, then another `ecom run`, gives exactly what a clean run gives."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pytest
+
+from ingestion.generate import generate_deliveries
+from ingestion.landing import upload_directory
+from ingestion.settings import PROJECT_ROOT
+from orchestration.cli import ensure_dagster_home
+from orchestration.cycles import PID_TAG
+from tests.conftest import assert_state_is_what_the_contract_says
+
+pytestmark = pytest.mark.slow
+
+STAGES = ("raw_tables", "dbt_models", "dynamodb_kpis", "archived_files")
+STAGE_TIMEOUT_S = 600
+
+
+def test_a_cycle_killed_in_each_stage_in_turn_then_rerun_ends_as_a_clean_run(pipeline, tmp_path):
+    deliveries = generate_deliveries(tmp_path, orders=60, seed=21, count=2)
+    chance = random.Random(4)
+    upload_directory(pipeline.s3, pipeline.settings.bucket, deliveries[0])
+    for stage in STAGES:
+        _kill_when_in(pipeline, stage, delay_s=chance.uniform(0, 1.5))
+
+    rerun = pipeline.ecom("run")
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "marked failed" in rerun.stderr
+    assert_state_is_what_the_contract_says(pipeline, deliveries[:1])
+
+    upload_directory(pipeline.s3, pipeline.settings.bucket, deliveries[1])
+    _kill_when_in(pipeline, chance.choice(STAGES), delay_s=chance.uniform(0, 3))
+    assert pipeline.ecom("run").returncode == 0
+    assert_state_is_what_the_contract_says(pipeline, deliveries)
+
+
+def _kill_when_in(pipeline, stage: str, delay_s: float) -> None:
+    """Start `ecom run`, and kill its whole process group (dbt included) `delay_s` into `stage`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        env={**os.environ, **pipeline.env},
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _await_step_start(process, stage)
+        time.sleep(delay_s)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _await_step_start(process: subprocess.Popen, stage: str) -> None:
+    ensure_dagster_home()
+    deadline = time.monotonic() + STAGE_TIMEOUT_S
+    with dg.DagsterInstance.get() as instance:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"the cycle ended before reaching {stage}"
+            for run in instance.get_runs(filters=dg.RunsFilter(tags={PID_TAG: str(process.pid)})):
+                starts = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+                if any(record.step_key == stage for record in starts):
+                    return
+            time.sleep(0.2)
+    raise AssertionError(f"the cycle did not reach {stage} within {STAGE_TIMEOUT_S}s")

@@ -117,6 +117,7 @@ def test_a_cycle_from_the_sensor_and_one_from_the_ui_show_in_the_asset_graph(pip
         page.keyboard.press("Alt+e")  # the graph's "Expand all groups"
         for name in ASSETS_SHOWN:
             expect(page.get_by_text(name, exact=True).first).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the nodes' materialization status arrives last
         page.screenshot(path=str(SCREENSHOT))
         browser.close()
     assert SCREENSHOT.stat().st_size > 10_000

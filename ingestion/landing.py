@@ -65,6 +65,8 @@ class Inspection:
     header: tuple[str, ...]
     header_lines: int
     rejection: Rejection | None
+    # Physical lines that are empty outside quotes: Spark skips them, the line numbers must not.
+    blank_lines: tuple[int, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -107,10 +109,10 @@ def inspect(s3, bucket: str, obj: LandedObject) -> Inspection:
         return rejected("empty_file", f"{obj.key}: the file is empty (no header row)")
     body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"]
     try:
-        head = decoded_head(iter(lambda: body.read(CHUNK_BYTES), b""), obj.is_gzip)
+        decoded = decode_whole_file(iter(lambda: body.read(CHUNK_BYTES), b""), obj.is_gzip)
     except UndecodableFile as error:
         return rejected("undecodable", f"{obj.key}{error.where}: {error}")
-    header, header_lines = _parse_header(head)
+    header, header_lines = _parse_header(decoded.head)
     if not header:
         return rejected("empty_file", f"{obj.key}: the file has no header row")
     missing = [column for column in entity.required if column not in header]
@@ -120,7 +122,7 @@ def inspect(s3, bucket: str, obj: LandedObject) -> Inspection:
             f"{obj.key}, line 1: the header lacks required column(s) {', '.join(missing)} "
             f"(found: {', '.join(header)})",
         )
-    return Inspection(obj, entity, header, header_lines, None)
+    return Inspection(obj, entity, header, header_lines, None, decoded.blank_lines)
 
 
 class UndecodableFile(ValueError):
@@ -131,10 +133,18 @@ class UndecodableFile(ValueError):
         self.where = where
 
 
-def decoded_head(chunks: Iterable[bytes], is_gzip: bool) -> str:
-    """Decode every byte of the file, failing on the first that is not UTF-8, and return its beginning
-    (enough for the header). Spark would silently replace such bytes, so they are caught here."""
+@dataclass(frozen=True)
+class DecodedFile:
+    head: str
+    blank_lines: tuple[int, ...]
+
+
+def decode_whole_file(chunks: Iterable[bytes], is_gzip: bool) -> DecodedFile:
+    """Decode every byte of the file, failing on the first that is not UTF-8, and keep its beginning
+    (enough for the header) and where its blank lines are. Spark would silently replace bad bytes and
+    skip blank lines, so both are found here, in the one read of the file."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    blanks = BlankLines()
     head: list[str] = []
     head_size = lines = column = 0
     for data in _inflated(chunks) if is_gzip else chunks:
@@ -148,6 +158,7 @@ def decoded_head(chunks: Iterable[bytes], is_gzip: bool) -> str:
             raise UndecodableFile(f"byte 0x{bad:02x} is not UTF-8", f", line {line}, column {col}") from error
         lines += text.count("\n")
         column = len(text) - text.rfind("\n") - 1 if "\n" in text else column + len(text)
+        blanks.feed(text)
         if head_size < HEAD_CHARS:
             head.append(text[: HEAD_CHARS - head_size])
             head_size += len(head[-1])
@@ -157,7 +168,33 @@ def decoded_head(chunks: Iterable[bytes], is_gzip: bool) -> str:
         raise UndecodableFile(
             "the file ends inside a multi-byte UTF-8 character", f", line {lines + 1}"
         ) from error
-    return "".join(head)
+    return DecodedFile("".join(head), tuple(blanks.found))
+
+
+class BlankLines:
+    """Physical line numbers of the lines Spark skips as empty, fed text in pieces.
+
+    Like Spark's reader, the first line break decides the file's line ending: in a CRLF file an empty line
+    is `\r\n`, in an LF file it is `\n` (a lone `\r` there is a one-field row). RFC 4180 quotes toggle, an
+    escaped quote (`""`) twice, so the parity of the quotes so far says whether a break is inside a field.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[int] = []
+        self._line = 1
+        self._in_quotes = False
+        self._partial = ""
+        self._empty: str | None = None
+
+    def feed(self, text: str) -> None:
+        *complete, self._partial = (self._partial + text).split("\n")
+        for line in complete:
+            if self._empty is None:
+                self._empty = "\r" if line.endswith("\r") else ""
+            if not self._in_quotes and line == self._empty:
+                self.found.append(self._line)
+            self._in_quotes ^= line.count('"') % 2 == 1
+            self._line += 1
 
 
 def _inflated(chunks: Iterable[bytes]) -> Iterator[bytes]:

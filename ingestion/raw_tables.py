@@ -175,6 +175,7 @@ def _read_file(spark, bucket: str, entity: Entity, inspection: Inspection, cycle
         F.lit(cycle.cycle_id).alias("_cycle_id"),
         F.lit(cycle.started_at).cast("timestamp").alias("_ingested_at"),
         F.lit(inspection.header_lines).alias("_header_lines"),
+        _blank_line_thresholds(inspection.blank_lines).alias("_blank_thresholds"),
         F.when(F.col(CORRUPT_RECORD).isNotNull(), _count_newlines([F.col(CORRUPT_RECORD)]))
         .otherwise(newlines)
         .alias("_newlines"),
@@ -197,12 +198,24 @@ def _with_row_and_line_numbers(frame):
     in_file = Window.partitionBy("_source_key").orderBy("_read_order")
     earlier = in_file.rowsBetween(Window.unboundedPreceding, -1)
     row_number = F.row_number().over(in_file)
-    line_number = F.col("_header_lines") + row_number + F.coalesce(F.sum("_newlines").over(earlier), F.lit(0))
+    newlines_before = F.coalesce(F.sum("_newlines").over(earlier), F.lit(0))
+    without_blanks = F.col("_header_lines") + row_number + newlines_before
+    blanks_before = F.size(F.filter("_blank_thresholds", lambda threshold: threshold <= F.col("_line")))
     return (
         frame.withColumn("_row_number", row_number.cast("int"))
-        .withColumn("_line_number", line_number.cast("int"))
-        .drop("_header_lines", "_newlines", "_read_order")
+        .withColumn("_line", without_blanks)
+        .withColumn("_line_number", (F.col("_line") + blanks_before).cast("int"))
+        .drop("_header_lines", "_blank_thresholds", "_newlines", "_read_order", "_line")
     )
+
+
+def _blank_line_thresholds(blank_lines: tuple[int, ...]):
+    """A row whose line number, counting no blank line, is at least the j-th (0-based) threshold B[j] - j
+    starts after the j-th blank line B[j]; so its physical line is that number plus how many it reaches."""
+    from pyspark.sql import functions as F
+
+    thresholds = [line - j for j, line in enumerate(blank_lines)]
+    return F.array(*[F.lit(t) for t in thresholds]).cast("array<int>")
 
 
 def _row_counts_by_file(spark, cycle: Cycle, accepted: list[Inspection]) -> dict[str, int]:

@@ -41,6 +41,9 @@ EXAMPLES = {
 }
 
 
+EXIT_CODES = "0 success, 1 failed (the reason is on stderr), 2 wrong command line, 130 interrupted"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("botocore", "py4j", "urllib3"):
@@ -58,50 +61,71 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ecom",
         description="Event-driven e-commerce KPI pipeline: S3 landing -> Spark/Delta -> dbt -> DynamoDB.",
-        epilog="Exit codes: 0 success, 1 failure (details on stderr), 2 usage error.",
+        epilog=(
+            "Every command reads its settings from the environment (see README: Configuration); "
+            '`eval "$(ecom services env)"` points them at the local services. '
+            f"Exit codes: {EXIT_CODES}. Try `ecom COMMAND --help`."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, details: str = "") -> argparse.ArgumentParser:
         return commands.add_parser(
-            name, help=help_text, description=help_text, epilog=f"example: {EXAMPLES[name]}"
+            name,
+            help=help_text,
+            description=f"{help_text} {details}".strip(),
+            epilog=f"example: {EXAMPLES[name]}\nexit codes: {EXIT_CODES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
     services = command(
-        "services", "Start, stop or inspect the local Spark Connect server, S3/SNS and DynamoDB."
+        "services",
+        "Start, stop or inspect the local Spark Connect server, S3/SNS and DynamoDB.",
+        "State, logs and pids live in .ecom/; `env` prints the export lines for the endpoints.",
     )
-    services.add_argument("action", choices=["start", "stop", "status", "env"])
+    services.add_argument("action", choices=["start", "stop", "status", "env"], help="what to do")
     services.set_defaults(handler=_services)
 
     generate = command(
         "generate", "Write theLook-shaped sample files under DIR/{orders,order_items,products}/."
     )
-    generate.add_argument("--out", required=True, type=Path)
-    generate.add_argument("--orders", type=int, default=1000)
-    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--out", required=True, type=Path, help="folder to write into (DIR)")
+    generate.add_argument("--orders", type=int, default=1000, help="how many orders (default 1000)")
+    generate.add_argument("--seed", type=int, default=42, help="random seed, for repeatable files")
     generate.set_defaults(handler=_generate)
 
     upload = command("upload", "Put the files of DIR/<entity>/... under landing/<entity>/... in the bucket.")
-    upload.add_argument("directory", type=Path)
+    upload.add_argument("directory", type=Path, help="folder holding orders/, order_items/, products/")
     upload.set_defaults(handler=_upload)
 
-    run = command("run", "Run one full cycle headless through the Dagster definitions the sensor uses.")
+    run = command(
+        "run",
+        "Run one full cycle headless through the Dagster definitions the sensor uses.",
+        "Waits for a cycle in progress to finish first, logs its progress and ends with the time of each "
+        "stage. The run shows in the Dagster UI like a sensor's.",
+    )
     run.set_defaults(handler=_run)
 
     kpis = command("kpis", "Print the KPI rows from DynamoDB or from the Delta marts.")
-    kpis.add_argument("--source", choices=["dynamodb", "delta"], default="dynamodb")
-    kpis.add_argument("--format", choices=["table", "json"], default="table")
+    kpis.add_argument("--source", choices=["dynamodb", "delta"], default="dynamodb", help="default dynamodb")
+    kpis.add_argument(
+        "--format", choices=["table", "json"], default="table", help="json: money and rates as strings"
+    )
     kpis.add_argument("--date", help="only this order date (YYYY-MM-DD)")
     kpis.add_argument("--category", help="only this category (category KPIs)")
     kpis.set_defaults(handler=_kpis)
 
-    report = command("report", "Print the row accounting per entity and the files archived and rejected.")
-    report.add_argument("--format", choices=["table", "json"], default="table")
+    report = command(
+        "report",
+        "Print the row accounting per entity and the files archived and rejected.",
+        "received = rejected + superseded + current per entity; the table adds rejections by reason.",
+    )
+    report.add_argument("--format", choices=["table", "json"], default="table", help="default table")
     report.set_defaults(handler=_report)
 
     backfill = command("backfill", "Rebuild the marts for an order-date range and re-export them.")
-    backfill.add_argument("--start", required=True)
-    backfill.add_argument("--end", required=True)
+    backfill.add_argument("--start", required=True, help="first order date (YYYY-MM-DD)")
+    backfill.add_argument("--end", required=True, help="last order date (YYYY-MM-DD), included")
     backfill.set_defaults(handler=_backfill)
     return parser
 

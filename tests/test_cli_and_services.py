@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from decimal import Decimal
@@ -19,7 +20,20 @@ def test_every_command_has_help_with_an_example(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
-        assert f"example: {EXAMPLES[command]}" in capsys.readouterr().out
+        shown = capsys.readouterr().out
+        assert f"example: {EXAMPLES[command]}" in shown
+        assert "exit codes: 0 success, 1 failed" in shown
+
+
+def test_every_option_and_argument_says_what_it_is_for():
+    (commands,) = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    undocumented = [
+        f"{name} {action.dest}"
+        for name, parser in commands.choices.items()
+        for action in parser._actions
+        if not action.help
+    ]
+    assert undocumented == []
 
 
 def test_a_wrong_command_line_exits_with_2():

@@ -56,6 +56,24 @@ def test_files_land_as_text_rows_with_lineage_and_physical_line_numbers(pipeline
     assert ledger["landing/products/2025/p.csv"]["row_count"] == 3
 
 
+def test_line_numbers_count_the_blank_lines_spark_skips(pipeline):
+    body = b'id,category\n1,A\n\n2,"x\n\ny"\n\r\n3,B\n'
+    _put(pipeline, "landing/products/blank.csv", body)
+    _put(pipeline, "landing/products/blank_crlf.csv", b"id,category\r\n4,A\r\n\r\n\r\n5,B\r\n")
+
+    ingest_landing(pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC)))
+
+    rows = pipeline.spark.table("raw.products").select("id", "_line_number", "_row_number").collect()
+    assert sorted((r["id"], r["_line_number"], r["_row_number"]) for r in rows) == [
+        ("\r", 7, 3),
+        ("1", 2, 1),
+        ("2", 4, 2),
+        ("3", 8, 4),
+        ("4", 2, 1),
+        ("5", 5, 2),
+    ]
+
+
 def test_a_file_already_applied_is_not_read_again(pipeline):
     _put(pipeline, "landing/order_items/i.csv", ITEMS)
     bucket = pipeline.settings.bucket

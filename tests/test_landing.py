@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from ingestion.landing import decoded_head, inspect, list_landed
+from ingestion.landing import decode_whole_file, inspect, list_landed
 from tests.fakes import fake_s3
 
 BUCKET = "landing-bucket"
@@ -98,4 +98,16 @@ def test_a_truncated_gzip_is_rejected_and_concatenated_members_are_read(s3):
 def test_a_character_split_across_read_chunks_is_not_an_error():
     text = "id,category\n1,Chaussures été\n".encode()
     cut = text.index("é".encode()) + 1
-    assert decoded_head([text[:cut], text[cut:]], is_gzip=False).endswith("été\n")
+    assert decode_whole_file([text[:cut], text[cut:]], is_gzip=False).head.endswith("été\n")
+
+
+def test_blank_lines_outside_quotes_are_found_across_chunks_as_spark_sees_them():
+    text = b'id,category\n1,A\n\n2,"x\n\ny"\n\r\n3,B\n'
+    cut = text.index(b"y")
+
+    decoded = decode_whole_file([text[:cut], text[cut:]], is_gzip=False)
+
+    assert decoded.blank_lines == (3,)  # in an LF file, "\r\n" is a row holding "\r", as Spark reads it
+    assert decoded.head.startswith("id,category\n")
+    crlf = decode_whole_file([b"id,category\r\n1,A\r\n\r\n2,B\r\n"], is_gzip=False)
+    assert crlf.blank_lines == (3,)

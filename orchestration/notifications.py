@@ -5,6 +5,7 @@ and such runs carry no code-location origin, so `monitored_jobs` would never mat
 """
 
 import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
 
 from export.notifications import failure_notice, publish, rejection_notice
 from ingestion.landing import list_landed
@@ -69,13 +70,23 @@ def failed_stage(context: dg.RunFailureSensorContext) -> tuple[str, str]:
     """The first failed step as a stage name, and its error; a run that failed outside any step (it
     could not start, or was killed) is named as such."""
     for event in context.get_step_failure_events():
-        error = event.step_failure_data.error
-        # Dagster wraps an exception raised in a step; a Failure we raise is the message itself.
-        if error and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
-            error = error.cause
-        message = error.message.strip() if error else "no error recorded"
-        return STAGES.get(event.step_key, event.step_key), message
+        return STAGES.get(event.step_key, event.step_key), error_text(event.step_failure_data.error)
     return "run start", context.failure_event.message or "the run failed before any step"
+
+
+# Dagster's wrappers around the exception a step raised: a step error, and the retries running out.
+WRAPPERS = {"DagsterExecutionStepExecutionError", "RetryRequestedFromPolicy"}
+
+
+def error_text(error: SerializableErrorInfo | None) -> str:
+    """What went wrong in the step's own words: out of Dagster's wrappers, and without the class name of
+    a Failure (our outage messages are written for people)."""
+    while error and error.cls_name in WRAPPERS and error.cause:
+        error = error.cause
+    if error is None:
+        return "no error recorded"
+    message = error.message.strip()
+    return message.split(": ", 1)[1] if error.cls_name == "Failure" and ": " in message else message
 
 
 def waiting_files(ecom: EcomResource) -> list[str]:

@@ -67,3 +67,24 @@ def test_a_rejection_summary_gives_the_counts_and_the_table(topic):
     assert notice["Subject"] == "ecom cycle rejected 3 row(s), 1 file(s)"
     assert "rejected 3 row(s) and 1 whole file(s)" in notice["Message"]
     assert notice["Message"].endswith("| level | entity |\n|---|---|")
+
+
+def test_the_error_in_a_notice_is_the_step_s_own_message_out_of_dagster_s_wrappers():
+    from dagster._utils.error import SerializableErrorInfo
+
+    from orchestration.notifications import error_text
+
+    failure = SerializableErrorInfo(
+        "dagster._core.definitions.events.Failure: DynamoDB is unreachable at http://x:9.\n", [], "Failure"
+    )
+    retried = SerializableErrorInfo("Exceeded max_retries of 3\n", [], "RetryRequestedFromPolicy", failure)
+    wrapped = SerializableErrorInfo(
+        "Error in op\n",
+        [],
+        "DagsterExecutionStepExecutionError",
+        SerializableErrorInfo("ValueError: bad\n", [], "ValueError"),
+    )
+
+    assert error_text(retried) == "DynamoDB is unreachable at http://x:9."
+    assert error_text(wrapped) == "ValueError: bad"
+    assert error_text(None) == "no error recorded"

@@ -11,6 +11,7 @@ from ingestion.raw_tables import ensure_raw_tables
 from ingestion.settings import PROJECT_ROOT
 from orchestration.assets import raw_tables
 from orchestration.dbt_project import DBT_EXECUTABLE
+from orchestration.definitions import defs
 from orchestration.resources import EcomResource
 
 pytestmark = pytest.mark.slow
@@ -58,3 +59,19 @@ def test_dbt_unit_tests_of_the_kpi_definitions_pass(pipeline):
 
     assert tested.returncode == 0, tested.stdout[-5000:]
     assert "PASS=7" in tested.stdout
+
+
+def test_the_freshness_check_warns_when_a_file_waits_unapplied_too_long(pipeline):
+    pipeline.s3.put_object(
+        Bucket=pipeline.settings.bucket, Key="landing/orders/waiting.csv", Body=b"order_id\n1\n"
+    )
+    job = defs.resolve_job_def("marts_freshness")
+
+    result = job.execute_in_process(resources={"ecom": EcomResource(max_landing_lag_minutes=0)})
+
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.asset_key.to_user_string() for e in evaluations} == {"marts/category_kpis", "marts/order_kpis"}
+    assert {e.passed for e in evaluations} == {False}
+    assert {e.severity for e in evaluations} == {dg.AssetCheckSeverity.WARN}
+    assert evaluations[0].metadata["oldest_waiting"].value == "landing/orders/waiting.csv"
+    assert result.success  # a warning, not a failed run

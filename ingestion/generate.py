@@ -54,14 +54,25 @@ def generate_delivery(out: Path, orders: int = 1000, seed: int = 42) -> list[Pat
     )
 
 
-def generate_deliveries(out: Path, orders: int = 300, seed: int = 42, count: int = 3) -> list[Path]:
-    """`count` deliveries under out/delivery-NN/, each meant for its own cycle, in order."""
+def generate_deliveries(
+    out: Path,
+    orders: int = 300,
+    seed: int = 42,
+    count: int = 3,
+    shares: tuple[float, ...] | None = None,
+    updated_share: float = 0.1,
+) -> list[Path]:
+    """`count` deliveries under out/delivery-NN/, each meant for its own cycle, in order. `shares` splits
+    the orders unevenly (a large history, then a small delivery); each later delivery also updates
+    `updated_share` of the earlier delivered orders."""
     world = World(random.Random(seed))
     _add_products(world, max(20, orders // 4))
     held_back: list[dict] = []
     directories = []
-    for number in range(1, count + 1):
-        new_orders = _add_orders(world, orders // count)
+    shares = shares or (1 / count,) * count
+    count = len(shares)
+    for number, share in enumerate(shares, start=1):
+        new_orders = _add_orders(world, round(orders * share))
         new_ids = {o["order_id"] for o in new_orders}
         items = [item for item in world.items.values() if item["order_id"] in new_ids]
         if number < count:
@@ -69,9 +80,8 @@ def generate_deliveries(out: Path, orders: int = 300, seed: int = 42, count: int
             new_orders = new_orders[:-3]
         else:
             held_back_now = []
-        updates = (
-            _update_earlier(world, exclude=new_ids | {o["order_id"] for o in held_back}) if number > 1 else []
-        )
+        excluded = new_ids | {o["order_id"] for o in held_back}
+        updates = _update_earlier(world, excluded, updated_share) if number > 1 else []
         products = list(world.products.values()) if number == 1 else _move_a_product(world)
         directory = Path(out) / f"delivery-{number:02d}"
         _write_delivery(
@@ -170,23 +180,25 @@ def _add_item(world: World, order: dict) -> None:
     }
 
 
-def _update_earlier(world: World, exclude: set[str]) -> list[dict]:
+def _update_earlier(world: World, exclude: set[str], share: float) -> list[dict]:
     """Status changes of earlier orders and their items: returns and cancellations."""
     rng = world.rng
     candidates = [
         o for o in world.orders.values() if o["order_id"] not in exclude and o["status"] == "delivered"
     ]
+    items_of: dict[str, list[dict]] = {}
+    for item in world.items.values():
+        items_of.setdefault(item["order_id"], []).append(item)
     updates = []
-    for order in rng.sample(candidates, min(len(candidates), max(2, len(candidates) // 10))):
+    for order in rng.sample(candidates, min(len(candidates), max(2, int(len(candidates) * share)))):
         order["status"] = rng.choice(["returned", "cancelled"])
         if order["status"] == "returned":
             order["returned_at"] = order["delivered_at"] + timedelta(days=3)
         updates.append(order)
-        for item in world.items.values():
-            if item["order_id"] == order["order_id"]:
-                item["status"] = order["status"]
-                item["returned_at"] = order["returned_at"]
-                updates.append(item)
+        for item in items_of.get(order["order_id"], []):
+            item["status"] = order["status"]
+            item["returned_at"] = order["returned_at"]
+            updates.append(item)
     return updates
 
 

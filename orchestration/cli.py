@@ -38,6 +38,7 @@ EXAMPLES = {
     "kpis": "ecom kpis --source dynamodb --date 2025-03-08 --format json",
     "report": "ecom report --format json",
     "backfill": "ecom backfill --start 2025-03-01 --end 2025-03-31",
+    "rebuild": "ecom rebuild",
 }
 
 
@@ -127,6 +128,14 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", required=True, help="first order date (YYYY-MM-DD)")
     backfill.add_argument("--end", required=True, help="last order date (YYYY-MM-DD), included")
     backfill.set_defaults(handler=_backfill)
+
+    rebuild = command(
+        "rebuild",
+        "Rebuild every model from the raw tables and re-export the marts.",
+        "The incremental models (checked rows, current rows, quarantine) are rebuilt from scratch "
+        "(dbt --full-refresh); use it after changing a validation rule or a model.",
+    )
+    rebuild.set_defaults(handler=_rebuild)
     return parser
 
 
@@ -198,8 +207,14 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0 if execute_cycle(rebuild_only=True) else 1
 
 
-def execute_cycle(rebuild_only: bool = False) -> bool:
-    """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run."""
+def _rebuild(args: argparse.Namespace) -> int:
+    log.info("rebuilding every model from the raw tables (dbt --full-refresh) and re-exporting the marts")
+    return 0 if execute_cycle(rebuild_only=True, full_refresh=True) else 1
+
+
+def execute_cycle(rebuild_only: bool = False, full_refresh: bool = False) -> bool:
+    """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run.
+    `rebuild_only` skips ingestion and archiving; `full_refresh` rebuilds the incremental models too."""
     import dagster as dg
 
     from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
@@ -220,13 +235,17 @@ def execute_cycle(rebuild_only: bool = False) -> bool:
                 for key in defs.resolve_asset_graph().get_all_asset_keys()
                 if key.path[0] not in ("raw", "archived_files")
             ]
+        trigger = "cli-rebuild" if full_refresh else "cli-backfill" if rebuild_only else "cli"
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selection,
-            tags={"ecom/trigger": "cli-backfill" if rebuild_only else "cli", **process_tags()},
+            tags={"ecom/trigger": trigger, **process_tags()},
             raise_on_error=False,
-            # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={
+                # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+            },
         )
         print(format_table(stage_timings(instance, result.run_id)), file=sys.stderr)
     elapsed = time.monotonic() - started

@@ -41,12 +41,20 @@ class EcomDbtTranslator(DagsterDbtTranslator):
 translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
+class DbtBuildConfig(dg.Config):
+    """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ecom: EcomResource):
+def dbt_models(
+    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, ecom: EcomResource
+):
     """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle.
 
     The marts and quarantine tables get what an operator looks for on top of dbt's own metadata: the
@@ -58,8 +66,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ecom: Eco
     spark = ecom.spark()
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
-    events = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context).stream()
-    yield from _with_model_metadata(context, spark, events)
+    arguments = ["build", "--exclude-resource-type", "unit_test"]
+    events = dbt.cli([*arguments, "--full-refresh"] if config.full_refresh else arguments, context=context)
+    yield from _with_model_metadata(context, spark, events.stream())
 
 
 def _with_model_metadata(context: dg.AssetExecutionContext, spark, events: Iterator) -> Iterator:

@@ -58,7 +58,7 @@ def test_dbt_unit_tests_of_the_kpi_definitions_pass(pipeline):
     )
 
     assert tested.returncode == 0, tested.stdout[-5000:]
-    assert "PASS=7" in tested.stdout
+    assert "PASS=8" in tested.stdout
 
 
 def test_the_freshness_check_warns_when_a_file_waits_unapplied_too_long(pipeline):

@@ -1,6 +1,7 @@
 {#- The current version of each key: the latest valid row, where later cycles win, then later landing
     (S3 LastModified, ties by key), then later rows within a file. Invalid rows never take part, so a
-    rejected row cannot replace an earlier valid version. -#}
+    rejected row cannot replace an earlier valid version. Incrementally, only the valid rows of new cycles
+    are ranked and merged over the keys' current rows: a later cycle's row always wins. -#}
 {% macro latest_valid_rows(checked_relation, key) -%}
     select * except (_version_rank)
     from (
@@ -11,7 +12,7 @@
                 order by _ingested_at desc, _landed_at desc, _source_key desc, _row_number desc
             ) as _version_rank
         from {{ checked_relation }}
-        where is_valid
+        where is_valid and {{ newer_than_watermark() }}
     )
     where _version_rank = 1
 {%- endmacro %}

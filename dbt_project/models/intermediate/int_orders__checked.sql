@@ -1,8 +1,15 @@
 {#- Every order row with the rules of the contract applied: rejection_reasons lists each rule it breaks. -#}
-{{ config(materialized='table') }}
+{#- Incremental: only rows of new cycles are checked; merging on the row's identity (file, landing time,
+    row) keeps a delivery's rows once even if an interrupted cycle's rows were checked before. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['_source_key', '_landed_at', '_row_number'],
+) }}
 
 with orders as (
     select * from {{ ref('stg_orders') }}
+    where {{ newer_than_watermark() }}
 ),
 
 checked as (

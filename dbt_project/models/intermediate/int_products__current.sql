@@ -1,2 +1,3 @@
 {#- The current products: one row per product_id, the latest valid version. -#}
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='product_id') }}
 {{ latest_valid_rows(ref('int_products__checked'), 'product_id') }}

@@ -6,6 +6,12 @@
     ('products', 'product_id', ['product_id', 'category', 'cost_text', 'retail_price_text']),
 ] %}
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['source_key', 'landed_at', 'row_number'],
+) }}
+
 {% for entity, key, columns in entities %}
 select
     '{{ entity }}' as entity,
@@ -18,8 +24,9 @@ select
         {%- for column in columns %}'{{ column | replace('_text', '') }}', {{ column }}{{ ', ' if not loop.last }}{% endfor -%}
     ))) as raw_values,
     _landed_at as landed_at,
-    _cycle_id as cycle_id
+    _cycle_id as cycle_id,
+    _ingested_at as ingested_at
 from {{ ref('int_' ~ entity ~ '__checked') }}
-where not is_valid
+where not is_valid and {{ newer_than_watermark('_ingested_at', 'ingested_at') }}
 {{ 'union all' if not loop.last }}
 {% endfor %}

@@ -232,7 +232,7 @@ def execute_cycle(rebuild_only: bool = False, full_refresh: bool = False) -> boo
         if rebuild_only:
             selection = [
                 key
-                for key in defs.resolve_asset_graph().get_all_asset_keys()
+                for key in defs.resolve_asset_graph().materializable_asset_keys
                 if key.path[0] not in ("raw", "archived_files")
             ]
         trigger = "cli-rebuild" if full_refresh else "cli-backfill" if rebuild_only else "cli"

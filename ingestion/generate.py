@@ -37,6 +37,14 @@ class World:
     next_order: int = 1
     next_item: int = 1
 
+    def any_product(self) -> dict:
+        """A random product; the list is cached because products are all added before any order."""
+        if len(self._product_list) != len(self.products):
+            self._product_list = list(self.products.values())
+        return self.rng.choice(self._product_list)
+
+    _product_list: list[dict] = field(default_factory=list)
+
 
 def generate_delivery(out: Path, orders: int = 1000, seed: int = 42) -> list[Path]:
     """One self-contained delivery: products, orders and their items under out/{entity}/."""
@@ -159,7 +167,7 @@ def _add_orders(world: World, count: int) -> list[dict]:
 
 def _add_item(world: World, order: dict) -> None:
     rng = world.rng
-    product = rng.choice(list(world.products.values()))
+    product = world.any_product()
     item_id = str(world.next_item)
     world.next_item += 1
     partial_return = order["status"] == "returned" and rng.random() < 0.4

@@ -94,6 +94,7 @@ def main() -> int:
 
 
 def ecom(env: dict[str, str], command: str) -> dict:
+    started_at = time.time()
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", command], env=env, capture_output=True, text=True
@@ -103,7 +104,20 @@ def ecom(env: dict[str, str], command: str) -> dict:
         raise SystemExit(f"ecom {command} failed after {seconds}s:\n{done.stderr[-3000:]}")
     stages = {m[1]: float(m[3]) for m in map(STAGE_LINE.match, done.stderr.splitlines()) if m}
     log.info("ecom %s: %.1fs %s", command, seconds, stages)
-    return {"seconds": seconds, "stages": stages}
+    return {"seconds": seconds, "stages": stages, "slowest_dbt_nodes": slowest_dbt_nodes(started_at)}
+
+
+def slowest_dbt_nodes(since: float, count: int = 8) -> dict[str, float]:
+    """Where the dbt build's time went: the nodes that took longest, from the run's run_results.json
+    (dagster-dbt keeps one target folder per invocation)."""
+    runs = [
+        path for path in (PROJECT_ROOT / "target").glob("*/run_results.json") if path.stat().st_mtime > since
+    ]
+    if not runs:
+        return {}
+    results = json.loads(max(runs, key=lambda path: path.stat().st_mtime).read_text())["results"]
+    slowest = sorted(results, key=lambda result: result["execution_time"], reverse=True)[:count]
+    return {result["unique_id"].split(".")[2]: round(result["execution_time"], 1) for result in slowest}
 
 
 def count_rows(delivery: Path) -> dict[str, int]:

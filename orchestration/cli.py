@@ -199,12 +199,11 @@ def _backfill(args: argparse.Namespace) -> int:
         print("ecom backfill: --end is before --start", file=sys.stderr)
         return 2
     log.info(
-        "rebuilding the marts from the current-state tables (every order date, %s to %s included) "
-        "and re-exporting them",
+        "rebuilding the marts' rows of order dates %s to %s from the current-state tables and re-exporting",
         start,
         end,
     )
-    return 0 if execute_cycle(rebuild_only=True) else 1
+    return 0 if execute_cycle(rebuild_only=True, backfill=(start.isoformat(), end.isoformat())) else 1
 
 
 def _rebuild(args: argparse.Namespace) -> int:
@@ -212,9 +211,17 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0 if execute_cycle(rebuild_only=True, full_refresh=True) else 1
 
 
-def execute_cycle(rebuild_only: bool = False, full_refresh: bool = False) -> bool:
+def dbt_config(full_refresh: bool, backfill: tuple[str, str] | None) -> dict:
+    dates = {"backfill_start": backfill[0], "backfill_end": backfill[1]} if backfill else {}
+    return {"full_refresh": full_refresh, **dates}
+
+
+def execute_cycle(
+    rebuild_only: bool = False, full_refresh: bool = False, backfill: tuple[str, str] | None = None
+) -> bool:
     """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run.
-    `rebuild_only` skips ingestion and archiving; `full_refresh` rebuilds the incremental models too."""
+    `rebuild_only` skips ingestion and archiving; `full_refresh` rebuilds the incremental models too;
+    `backfill` (first, last order date) rebuilds the marts' rows of those dates."""
     import dagster as dg
 
     from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
@@ -222,29 +229,21 @@ def execute_cycle(rebuild_only: bool = False, full_refresh: bool = False) -> boo
 
     dagster_home = ensure_dagster_home()
     refresh_manifest()
-    from orchestration.definitions import CYCLE_JOB, defs
+    from orchestration.definitions import CYCLE_JOB, REBUILD_JOB, defs
 
-    job = defs.resolve_job_def(CYCLE_JOB)
+    job = defs.resolve_job_def(REBUILD_JOB if rebuild_only else CYCLE_JOB)
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance, cycle_lock(dagster_home):
         wait_for_other_runs(instance)
-        selection = None
-        if rebuild_only:
-            selection = [
-                key
-                for key in defs.resolve_asset_graph().materializable_asset_keys
-                if key.path[0] not in ("raw", "archived_files")
-            ]
         trigger = "cli-rebuild" if full_refresh else "cli-backfill" if rebuild_only else "cli"
         result = job.execute_in_process(
             instance=instance,
-            asset_selection=selection,
             tags={"ecom/trigger": trigger, **process_tags()},
             raise_on_error=False,
             run_config={
                 # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+                "ops": {"dbt_models": {"config": dbt_config(full_refresh, backfill)}},
             },
         )
         print(format_table(stage_timings(instance, result.run_id)), file=sys.stderr)

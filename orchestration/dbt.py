@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets: one cached DbtProject, dbt tests (source tests too) as asset checks."""
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -42,9 +43,22 @@ translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_sour
 
 
 class DbtBuildConfig(dg.Config):
-    """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`)."""
+    """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`);
+    `backfill_start`/`backfill_end` (YYYY-MM-DD, both or neither) rebuild the marts' rows of those order
+    dates from the current-state tables on top of what changed (`ecom backfill`)."""
 
     full_refresh: bool = False
+    backfill_start: str | None = None
+    backfill_end: str | None = None
+
+    def dbt_arguments(self) -> list[str]:
+        arguments = ["build", "--exclude-resource-type", "unit_test"]
+        if self.full_refresh:
+            arguments.append("--full-refresh")
+        if self.backfill_start and self.backfill_end:
+            dates = {"backfill_start": self.backfill_start, "backfill_end": self.backfill_end}
+            arguments += ["--vars", json.dumps(dates)]
+        return arguments
 
 
 @dbt_assets(
@@ -66,8 +80,7 @@ def dbt_models(
     spark = ecom.spark()
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
-    arguments = ["build", "--exclude-resource-type", "unit_test"]
-    events = dbt.cli([*arguments, "--full-refresh"] if config.full_refresh else arguments, context=context)
+    events = dbt.cli(config.dbt_arguments(), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
 
 

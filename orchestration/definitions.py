@@ -1,4 +1,4 @@
-"""The single Dagster code location: assets, the cycle job, the landing sensor and resources."""
+"""The single Dagster code location: assets, the cycle and rebuild jobs, the landing sensor and resources."""
 
 from __future__ import annotations
 
@@ -27,10 +27,26 @@ cycle_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
+REBUILD_JOB = "marts_rebuild"
+
+rebuild_job = dg.define_asset_job(
+    REBUILD_JOB,
+    selection=dg.AssetSelection.assets(*dbt_models.keys, *dynamodb_kpis.keys),
+    description=(
+        "Rebuild the marts and re-export them, without ingesting or archiving. In the Launchpad set "
+        "ops.dbt_models.config.backfill_start and backfill_end (YYYY-MM-DD) to rebuild those order dates "
+        "(what `ecom backfill` runs), or full_refresh: true to rebuild every model from the raw tables "
+        "(`ecom rebuild`)."
+    ),
+    config={"ops": {"dbt_models": {"config": {"full_refresh": False}}}},
+    tags={"dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
+    executor_def=dg.in_process_executor,
+)
+
 defs = dg.Definitions(
     assets=[*landing_zone, raw_tables, dbt_models, dynamodb_kpis, archived_files],
     asset_checks=[marts_keep_up_with_landing],
-    jobs=[cycle_job, freshness_job],
+    jobs=[cycle_job, rebuild_job, freshness_job],
     schedules=[freshness_schedule],
     sensors=[build_landing_sensor(cycle_job), *build_notification_sensors(cycle_job)],
     resources={

@@ -1,8 +1,18 @@
 {#- One row per (product category, order date) with a counted item. avg_return_rate is the share of that
-    day's orders containing the category whose order status is returned. -#}
+    day's orders containing the category whose order status is returned.
+    Incremental: only the order dates whose inputs changed are recomputed and merged; a recomputed
+    date's rows that no longer have counted items are deleted (macros/kpi_dates.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['category', 'order_date'],
+    delete_unrecomputed_dates=true,
+    post_hook="{{ record_item_changes_absorbed() }}",
+) }}
+
 with counted as (
     select * from {{ ref('fct_order_items') }}
-    where is_counted
+    where is_counted and {{ order_date_in(order_dates_to_recompute()) }}
 ),
 
 by_category_day as (

@@ -1,8 +1,18 @@
 {#- One row per order date with a counted item. Sums are exact decimals, rounded half-up at the end:
-    money to 2 places, rates to 4. -#}
+    money to 2 places, rates to 4.
+    Incremental: only the order dates whose inputs changed are recomputed and merged; a recomputed
+    date's rows that no longer have counted items are deleted (macros/kpi_dates.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='order_date',
+    delete_unrecomputed_dates=true,
+    post_hook="{{ record_item_changes_absorbed() }}",
+) }}
+
 with counted as (
     select * from {{ ref('fct_order_items') }}
-    where is_counted
+    where is_counted and {{ order_date_in(order_dates_to_recompute()) }}
 ),
 
 orders as (

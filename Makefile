@@ -8,7 +8,7 @@ JVM := .jvm
 WITH_ENV = eval "$$($(BIN)/ecom services env)" &&
 DEMO_DATA ?= ../shared/data/lab-2025
 
-.PHONY: setup services stop demo dev docs test test-fast lint clean-state
+.PHONY: setup services stop demo dev docs test test-fast lint clean-state bench
 
 CHROMIUM := /usr/bin/chromium
 
@@ -74,6 +74,12 @@ dev: services
 docs: services
 	$(WITH_ENV) $(BIN)/dbt docs generate --static --project-dir . --profiles-dir .
 	@echo "dbt docs: open target/static_index.html, or serve them: $(BIN)/dbt docs serve --port 8080"
+
+# The pipeline against a one-script PySpark job and DuckDB on the same data, on its own services
+# (benchmarks/bench.py; SCALE=10k|1m|10m). Writes benchmarks/results/bench-$(SCALE).json.
+SCALE ?= 1m
+bench: setup
+	$(BIN)/python benchmarks/bench.py --scale $(SCALE)
 
 test: setup
 	$(BIN)/pytest

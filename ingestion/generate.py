@@ -31,6 +31,7 @@ class World:
     """The generator's view of the source system: every entity's latest rows, keyed by id."""
 
     rng: random.Random
+    plain: bool = False
     products: dict[str, dict] = field(default_factory=dict)
     orders: dict[str, dict] = field(default_factory=dict)
     items: dict[str, dict] = field(default_factory=dict)
@@ -46,9 +47,11 @@ class World:
     _product_list: list[dict] = field(default_factory=list)
 
 
-def generate_delivery(out: Path, orders: int = 1000, seed: int = 42) -> list[Path]:
-    """One self-contained delivery: products, orders and their items under out/{entity}/."""
-    world = World(random.Random(seed))
+def generate_delivery(out: Path, orders: int = 1000, seed: int = 42, plain: bool = False) -> list[Path]:
+    """One self-contained delivery: products, orders and their items under out/{entity}/. `plain` writes
+    every file as the simplest reader expects (LF, the full header, UTC timestamps, no padding): what the
+    benchmark's baselines read."""
+    world = World(random.Random(seed), plain=plain)
     _add_products(world, max(20, orders // 4))
     new_orders = _add_orders(world, orders)
     return _write_delivery(
@@ -69,11 +72,12 @@ def generate_deliveries(
     count: int = 3,
     shares: tuple[float, ...] | None = None,
     updated_share: float = 0.1,
+    plain: bool = False,
 ) -> list[Path]:
     """`count` deliveries under out/delivery-NN/, each meant for its own cycle, in order. `shares` splits
     the orders unevenly (a large history, then a small delivery); each later delivery also updates
-    `updated_share` of the earlier delivered orders."""
-    world = World(random.Random(seed))
+    `updated_share` of the earlier delivered orders. `plain` as for generate_delivery."""
+    world = World(random.Random(seed), plain=plain)
     _add_products(world, max(20, orders // 4))
     held_back: list[dict] = []
     directories = []
@@ -230,16 +234,18 @@ def _write_delivery(world: World, directory: Path, products: list, orders: list,
             chunk = rows[part::parts]
             if not chunk:
                 continue
-            written.append(_write_file(world.rng, target, entity_name, part, columns, chunk))
+            style = 0 if world.plain else part
+            written.append(_write_file(world, target, entity_name, part, style, columns, chunk))
     return written
 
 
 def _write_file(
-    rng: random.Random, target: Path, entity: str, style: int, columns: list[str], rows: list
+    world: World, target: Path, entity: str, part: int, style: int, columns: list[str], rows: list
 ) -> Path:
     """Style 0: plain LF. 1: CRLF + BOM, Title Case header, shuffled columns plus an extra one.
     2: gzip. 3: upper-case header without the optional columns that may be absent."""
     header = list(columns)
+    rng = world.rng
     if style == 1:
         rng.shuffle(header)
         header.append("notes")
@@ -250,21 +256,21 @@ def _write_file(
     shown = [c.title() if style == 1 else c.upper() if style == 3 else c for c in header]
     writer.writerow([f"  {name} " if style == 3 else name for name in shown])
     for row in rows:
-        writer.writerow([_render(rng, row.get(column, "free text, with comma")) for column in header])
+        writer.writerow([_render(world, row.get(column, "free text, with comma")) for column in header])
     text = ("\ufeff" if style == 1 else "") + buffer.getvalue()
     suffix = ".csv.gz" if style == 2 else ".csv"
-    path = target / f"{entity}_part{style + 1}{suffix}"
+    path = target / f"{entity}_part{part + 1}{suffix}"
     data = text.encode("utf-8")
     path.write_bytes(gzip.compress(data, mtime=0) if style == 2 else data)
     return path
 
 
-def _render(rng: random.Random, value) -> str:
+def _render(world: World, value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return _timestamp_text(rng, value)
-    return f" {value} " if rng.random() < 0.05 else str(value)
+        return value.strftime("%Y-%m-%d %H:%M:%S") if world.plain else _timestamp_text(world.rng, value)
+    return str(value) if world.plain or world.rng.random() >= 0.05 else f" {value} "
 
 
 def _timestamp_text(rng: random.Random, instant: datetime) -> str:

@@ -251,6 +251,16 @@ class LocalServices:
         return command
 
 
+@dataclass(frozen=True)
+class RunningServices:
+    """Started services with the settings they serve and the environment a client process needs: what
+    the test suite and the benchmark hand to the commands they run."""
+
+    local: LocalServices
+    settings: Settings
+    env: dict[str, str]
+
+
 def notices_topic_arn(env: Mapping[str, str]) -> str:
     """ECOM_SNS_TOPIC_ARN when set; else the emulator's topic in the configured region."""
     region = env.get("AWS_REGION", Settings().region)

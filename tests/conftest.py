@@ -28,18 +28,12 @@ from ingestion.settings import (
     spark_session,
 )
 from orchestration.services import LocalServices
+from orchestration.services import RunningServices as Services
 from tests.notices import NoticeQueue
 from tests.reference import Expected, expected_outputs
 
 PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
 CLI_TIMEOUT_S = 900
-
-
-@dataclass(frozen=True)
-class Services:
-    local: LocalServices
-    settings: Settings
-    env: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ def main() -> int:
 
 
 def start_services(state: Path) -> RunningServices:
-    local = LocalServices(state_dir=state, spark_port=15052, s3_port=4616, dynamodb_port=8050)
+    local = LocalServices(
+        state_dir=state, spark_port=15052, s3_port=4616, dynamodb_port=8050, dynamodb_in_memory=True
+    )
     settings = Settings(
         bucket="ecom-bench", warehouse=str(state / "warehouse"), spark_remote=local.endpoints["SPARK_REMOTE"]
     )

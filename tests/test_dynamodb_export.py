@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -66,7 +67,7 @@ def test_writes_go_in_batches_of_25_and_unprocessed_items_are_retried(client):
         )
         stub.add_response("batch_write_item", {}, {"RequestItems": {"t": second_batch}})
         sleeps = []
-        write_requests(client, "t", requests, sleep=sleeps.append)
+        write_requests(client, "t", requests, sleep=sleeps.append, writers=1)
         stub.assert_no_pending_responses()
     assert len(sleeps) == 1
 
@@ -80,7 +81,7 @@ def test_throttling_is_retried_with_growing_backoff(client):
             )
         stub.add_response("batch_write_item", {}, {"RequestItems": {"t": requests}})
         sleeps = []
-        write_requests(client, "t", requests, sleep=sleeps.append)
+        write_requests(client, "t", requests, sleep=sleeps.append, writers=1)
         stub.assert_no_pending_responses()
     assert sleeps == sorted(sleeps) and len(sleeps) == 2 and sleeps[0] < sleeps[1]
 
@@ -91,11 +92,43 @@ def test_writes_still_unprocessed_after_every_attempt_fail_with_a_clear_error(cl
         for _ in range(MAX_ATTEMPTS):
             stub.add_response("batch_write_item", {"UnprocessedItems": {"t": requests}})
         with pytest.raises(ExportError, match="rerun the cycle"):
-            write_requests(client, "t", requests, sleep=lambda _: None)
+            write_requests(client, "t", requests, sleep=lambda _: None, writers=1)
 
 
 def test_other_errors_are_not_retried(client):
     with Stubber(client) as stub:
         stub.add_client_error("batch_write_item", service_error_code="ValidationException")
         with pytest.raises(Exception, match="ValidationException"):
-            write_requests(client, "t", [_put(1)], sleep=lambda _: None)
+            write_requests(client, "t", [_put(1)], sleep=lambda _: None, writers=1)
+
+
+class _DeferringClient:
+    """Accepts every batch but hands back its last item unprocessed the first time it sees that item, from
+    whichever writer thread calls; records what was stored."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stored: list[str] = []
+        self.deferred: set[str] = set()
+
+    def batch_write_item(self, RequestItems: dict) -> dict:
+        requests = RequestItems["t"]
+        last = requests[-1]["PutRequest"]["Item"]["order_date"]["S"]
+        with self.lock:
+            if last not in self.deferred:
+                self.deferred.add(last)
+                self.stored += [r["PutRequest"]["Item"]["order_date"]["S"] for r in requests[:-1]]
+                return {"UnprocessedItems": {"t": [requests[-1]]}}
+            self.stored += [r["PutRequest"]["Item"]["order_date"]["S"] for r in requests]
+            return {}
+
+
+def test_parallel_writers_store_every_item_once_and_retry_each_batch_s_unprocessed_items():
+    requests = [_put(n) for n in range(1, 29)] * 10
+    fake = _DeferringClient()
+
+    write_requests(fake, "t", requests, sleep=lambda _: None, writers=4)
+
+    expected = sorted(r["PutRequest"]["Item"]["order_date"]["S"] for r in requests)
+    assert sorted(fake.stored) == expected
+    assert len(fake.deferred) == 12

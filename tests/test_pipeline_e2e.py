@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_generated_deliveries_re_uploads_and_a_rebuild_match_the_contract(pipeline, tmp_path):
-    deliveries = generate_deliveries(tmp_path, orders=240, seed=3, count=3)
+    deliveries = generate_deliveries(tmp_path, orders=240, seed=3, count=2)
     expected = apply_one_cycle_each(pipeline, deliveries)
     _assert_marts_read_without_spark(pipeline, expected)
     before = pipeline.kpis("dynamodb")

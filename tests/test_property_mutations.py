@@ -18,7 +18,7 @@ from tests.reference import read_rows
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("ECOM_PROPERTY_EXAMPLES", "2"))
+EXAMPLES = int(os.environ.get("ECOM_PROPERTY_EXAMPLES", "1"))
 
 
 def _cut(data: bytes, at: int, _: bytes) -> bytes:

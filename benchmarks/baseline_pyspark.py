@@ -17,7 +17,6 @@ import json
 import sys
 from decimal import Decimal
 
-import boto3
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -32,9 +31,17 @@ def main() -> int:
     args = parser.parse_args()
 
     spark = SparkSession.builder.getOrCreate()
-    orders = read_csv(spark, f"{args.landing}/orders/")
-    items = read_csv(spark, f"{args.landing}/order_items/")
-    products = read_csv(spark, f"{args.landing}/products/")
+    result = kpis(spark, args.landing)
+    write_to_dynamodb(args.prefix, result)
+    json.dump(result, sys.stdout)
+    return 0
+
+
+def kpis(spark: SparkSession, landing: str) -> dict[str, list[dict]]:
+    """The two KPI tables from the CSVs under `landing`; benchmarks/sail_probe.py runs this on Sail."""
+    orders = read_csv(spark, f"{landing}/orders/")
+    items = read_csv(spark, f"{landing}/order_items/")
+    products = read_csv(spark, f"{landing}/products/")
 
     counted = (
         items.select("order_id", "product_id", F.col("status").alias("item_status"), "sale_price")
@@ -83,13 +90,10 @@ def main() -> int:
             money(F.col("revenue") / F.col("total_orders")).alias("avg_order_value"),
         )
     )
-    result = {
+    return {
         "category_kpis": [as_text(row.asDict()) for row in category_kpis.collect()],
         "order_kpis": [as_text(row.asDict()) for row in order_kpis.collect()],
     }
-    write_to_dynamodb(args.prefix, result)
-    json.dump(result, sys.stdout)
-    return 0
 
 
 def read_csv(spark: SparkSession, path: str):
@@ -111,6 +115,8 @@ def as_text(row: dict) -> dict:
 
 
 def write_to_dynamodb(prefix: str, result: dict) -> None:
+    import boto3  # here, so that kpis() imports where boto3 is absent (the Sail probe's venv)
+
     dynamodb = boto3.resource("dynamodb")
     keys = {"category_kpis": ("category", "order_date"), "order_kpis": ("order_date",)}
     for name, rows in result.items():

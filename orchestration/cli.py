@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestion.settings import (
     PROJECT_ROOT,
@@ -27,6 +27,9 @@ from ingestion.settings import (
     s3_client,
     spark_session,
 )
+
+if TYPE_CHECKING:
+    from orchestration.dbt import DbtBuildConfig
 
 log = logging.getLogger("ecom")
 
@@ -188,43 +191,40 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from datetime import date
+    from pydantic import ValidationError
+
+    from orchestration.dbt import DbtBuildConfig
 
     try:
-        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
-    except ValueError as error:
-        print(f"ecom backfill: dates must be YYYY-MM-DD: {error}", file=sys.stderr)
-        return 2
-    if end < start:
-        print("ecom backfill: --end is before --start", file=sys.stderr)
+        dates = DbtBuildConfig(backfill_start=args.start, backfill_end=args.end)
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        reason = reason.replace("backfill_start", "--start").replace("backfill_end", "--end")
+        print(f"ecom backfill: {reason}", file=sys.stderr)
         return 2
     log.info(
         "rebuilding the marts' rows of order dates %s to %s from the current-state tables and re-exporting",
-        start,
-        end,
+        args.start,
+        args.end,
     )
-    return 0 if execute_cycle(rebuild_only=True, backfill=(start.isoformat(), end.isoformat())) else 1
+    return 0 if execute_cycle(rebuild_only=True, dbt=dates) else 1
 
 
 def _rebuild(args: argparse.Namespace) -> int:
+    from orchestration.dbt import DbtBuildConfig
+
     log.info("rebuilding every model from the raw tables (dbt --full-refresh) and re-exporting the marts")
-    return 0 if execute_cycle(rebuild_only=True, full_refresh=True) else 1
+    return 0 if execute_cycle(rebuild_only=True, dbt=DbtBuildConfig(full_refresh=True)) else 1
 
 
-def dbt_config(full_refresh: bool, backfill: tuple[str, str] | None) -> dict:
-    dates = {"backfill_start": backfill[0], "backfill_end": backfill[1]} if backfill else {}
-    return {"full_refresh": full_refresh, **dates}
-
-
-def execute_cycle(
-    rebuild_only: bool = False, full_refresh: bool = False, backfill: tuple[str, str] | None = None
-) -> bool:
+def execute_cycle(rebuild_only: bool = False, dbt: DbtBuildConfig | None = None) -> bool:
     """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run.
-    `rebuild_only` skips ingestion and archiving; `full_refresh` rebuilds the incremental models too;
-    `backfill` (first, last order date) rebuilds the marts' rows of those dates."""
+    `rebuild_only` skips ingestion and archiving; `dbt` says what the dbt build rebuilds (everything from
+    the raw tables, or a backfill's dates) beyond what changed."""
     import dagster as dg
 
     from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
+    from orchestration.dbt import DbtBuildConfig
     from orchestration.dbt_project import refresh_manifest
 
     dagster_home = ensure_dagster_home()
@@ -235,7 +235,8 @@ def execute_cycle(
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance, cycle_lock(dagster_home):
         wait_for_other_runs(instance)
-        trigger = "cli-rebuild" if full_refresh else "cli-backfill" if rebuild_only else "cli"
+        dbt = dbt or DbtBuildConfig()
+        trigger = "cli-rebuild" if dbt.full_refresh else "cli-backfill" if rebuild_only else "cli"
         result = job.execute_in_process(
             instance=instance,
             tags={"ecom/trigger": trigger, **process_tags()},
@@ -243,7 +244,7 @@ def execute_cycle(
             run_config={
                 # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                "ops": {"dbt_models": {"config": dbt_config(full_refresh, backfill)}},
+                "ops": {"dbt_models": {"config": dbt.model_dump(exclude_none=True)}},
             },
         )
         print(format_table(stage_timings(instance, result.run_id)), file=sys.stderr)

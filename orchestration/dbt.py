@@ -3,9 +3,11 @@
 import json
 import os
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import dagster as dg
+import pydantic
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -45,11 +47,25 @@ translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_sour
 class DbtBuildConfig(dg.Config):
     """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`);
     `backfill_start`/`backfill_end` (YYYY-MM-DD, both or neither) rebuild the marts' rows of those order
-    dates from the current-state tables on top of what changed (`ecom backfill`)."""
+    dates from the current-state tables on top of what changed (`ecom backfill`).
+
+    The dates are checked when the run starts, whether typed in the Launchpad or given to `ecom backfill`:
+    a bad date fails the run before dbt starts, with the reason, and changes nothing."""
 
     full_refresh: bool = False
     backfill_start: str | None = None
     backfill_end: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _backfill_dates_are_a_range(self) -> "DbtBuildConfig":
+        if (self.backfill_start is None) != (self.backfill_end is None):
+            raise ValueError("give both backfill_start and backfill_end (YYYY-MM-DD), or neither")
+        if self.backfill_start and self.backfill_end:
+            start = _iso_date("backfill_start", self.backfill_start)
+            end = _iso_date("backfill_end", self.backfill_end)
+            if end < start:
+                raise ValueError(f"backfill_end {end} is before backfill_start {start}")
+        return self
 
     def dbt_arguments(self) -> list[str]:
         arguments = ["build", "--exclude-resource-type", "unit_test"]
@@ -59,6 +75,13 @@ class DbtBuildConfig(dg.Config):
             dates = {"backfill_start": self.backfill_start, "backfill_end": self.backfill_end}
             arguments += ["--vars", json.dumps(dates)]
         return arguments
+
+
+def _iso_date(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a date in the form YYYY-MM-DD") from None
 
 
 @dbt_assets(

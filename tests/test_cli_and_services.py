@@ -42,11 +42,6 @@ def test_a_wrong_command_line_exits_with_2():
     assert exit_info.value.code == 2
 
 
-def test_backfill_refuses_a_reversed_range(capsys):
-    assert main(["backfill", "--start", "2025-03-09", "--end", "2025-03-01"]) == 2
-    assert "--end is before --start" in capsys.readouterr().err
-
-
 def test_a_table_wider_than_the_terminal_cuts_text_columns_never_numbers():
     rows = [
         {"category": "Fashion Hoodies & Sweatshirts", "order_date": "2025-03-08", "revenue": Decimal("9.50")},

@@ -60,12 +60,29 @@ def _write(root: Path, files: dict[str, list[str]]) -> Path:
     return root
 
 
+def _table_versions(spark) -> dict[str, int]:
+    tables = [
+        f"{schema}.{row.tableName}"
+        for schema in ("intermediate", "quarantine", "marts")
+        for row in spark.sql(f"SHOW TABLES IN {schema}").collect()
+    ]
+    return {table: spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first().version for table in tables}
+
+
 def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_its_dates(pipeline, tmp_path):
     deliveries = [_write(tmp_path / name, files) for name, files in DELIVERIES.items()]
 
     expected = apply_one_cycle_each(pipeline, deliveries)
 
     assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03"]
+    # A cycle with nothing new merges nothing: only the two models rebuilt whole each cycle get a version.
+    versions = _table_versions(pipeline.spark)
+    idle = pipeline.ecom("run")
+
+    assert idle.returncode == 0, idle.stderr[-3000:]
+    after = _table_versions(pipeline.spark)
+    changed = {table for table, version in after.items() if versions[table] != version}
+    assert changed == {"marts.pipeline_accounting", "quarantine.order_items_pending"}
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a
     # damaged row inside the range are set right in Delta and DynamoDB.
     pipeline.spark.sql(

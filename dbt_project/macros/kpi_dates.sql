@@ -3,12 +3,17 @@
     remembers how far it has read in a Delta table property, written after its merge: a crash before that
     only makes the next cycle recompute the same dates again. -#}
 
-{#- A backfill (`ecom backfill --start D --end D`, or a date-range backfill in Dagster) passes its first and
-    last order date as the vars backfill_start and backfill_end. -#}
-{% macro in_backfill(order_date) -%}
+{#- A backfill (`ecom backfill --start D --end D`, or the marts_rebuild job in Dagster) passes its first and
+    last order date as the vars backfill_start and backfill_end: (first, last), or none outside a backfill. -#}
+{% macro backfill_dates() %}
     {%- set first, last = var('backfill_start', none), var('backfill_end', none) -%}
-    {%- if first and last -%}
-    {{ order_date }} between date'{{ first }}' and date'{{ last }}'
+    {{ return((first, last) if first and last else none) }}
+{% endmacro %}
+
+{% macro in_backfill(order_date) -%}
+    {%- set backfill = backfill_dates() -%}
+    {%- if backfill -%}
+    {{ order_date }} between date'{{ backfill[0] }}' and date'{{ backfill[1] }}'
     {%- else -%}
     false
     {%- endif -%}
@@ -20,16 +25,16 @@
     {%- if not (execute and is_incremental() and model.resource_type == 'model') -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set first, last = var('backfill_start', none), var('backfill_end', none) -%}
+    {%- set backfill = backfill_dates() -%}
     {%- set query -%}
         select distinct cast(order_date as string)
         from (
             select explode(_order_dates_seen) as order_date
             from {{ ref('fct_order_items') }}
             where _changed_at > timestamp'{{ item_changes_absorbed(this) }}'
-            {%- if first and last %}
+            {%- if backfill %}
             union all
-            select explode(sequence(date'{{ first }}', date'{{ last }}')) as order_date
+            select explode(sequence(date'{{ backfill[0] }}', date'{{ backfill[1] }}')) as order_date
             {%- endif %}
         )
         order by 1
@@ -56,21 +61,16 @@
 {% endmacro %}
 
 {#- Post-hook of the KPI marts: they have absorbed every item change fct_order_items holds (nothing else
-    writes it while the cycle's dbt build runs). -#}
+    writes it while the cycle's dbt build runs). Nothing to record, no statement: a cycle that changed no
+    item adds no version to the mart. -#}
 {% macro record_item_changes_absorbed() %}
-    {%- set newest = run_query(
-        "select cast(coalesce(max(_changed_at), timestamp'1970-01-01 00:00:00') as string) from "
-        ~ ref('fct_order_items')
-    ).columns[0].values()[0] if execute else '' -%}
+    {%- if execute -%}
+        {%- set newest = run_query(
+            "select cast(coalesce(max(_changed_at), timestamp'1970-01-01 00:00:00') as string) from "
+            ~ ref('fct_order_items')
+        ).columns[0].values()[0] -%}
+        {%- if newest != item_changes_absorbed(this) -%}
     alter table {{ this }} set tblproperties ('ecom.item_changes_through' = '{{ newest }}')
-{% endmacro %}
-
-{#- dbt-spark's merge, plus: a model configured with delete_unrecomputed_dates drops the rows of the dates
-    it recomputed that the new results no longer hold (a KPI row left without counted items). -#}
-{% macro spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) %}
-    {{ dbt.spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) }}
-    {%- set dates = order_dates_to_recompute() if config.get('delete_unrecomputed_dates') -%}
-    {%- if dates %}
-      when not matched by source and {{ order_date_in(dates, 'DBT_INTERNAL_DEST.order_date') }} then delete
-    {%- endif %}
+        {%- endif -%}
+    {%- endif -%}
 {% endmacro %}

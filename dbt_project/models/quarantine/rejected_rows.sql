@@ -12,6 +12,9 @@
     unique_key=['source_key', 'landed_at', 'row_number'],
 ) }}
 
+{#- One watermark for the three entities: the newest rejected row this table holds, of any entity. -#}
+{% set is_new = newer_than_watermark('_ingested_at', 'ingested_at') %}
+
 {% for entity, key, columns in entities %}
 select
     '{{ entity }}' as entity,
@@ -27,6 +30,6 @@ select
     _cycle_id as cycle_id,
     _ingested_at as ingested_at
 from {{ ref('int_' ~ entity ~ '__checked') }}
-where not is_valid and {{ newer_than_watermark('_ingested_at', 'ingested_at') }}
+where not is_valid and {{ is_new }}
 {{ 'union all' if not loop.last }}
 {% endfor %}

@@ -50,7 +50,8 @@ def measure(spark, history: int, repeats: int) -> list[dict]:
     merges = {
         "merge: 1% delivery": rows(history // 100, modulo=history),
         "merge: 50 rows": rows(50, modulo=history),
-        "merge: nothing": rows(50, modulo=history) + " where false",
+        # Found empty only by reading the table, as an incremental model finds no rows past its watermark.
+        "merge: nothing": f"select * from {target} where length(c3) < 0",
     }
     results = []
     for dv in ("true", "false"):

@@ -22,6 +22,8 @@ from pyspark.sql import functions as F
 
 MONEY = "decimal(18,2)"
 RATE = "decimal(9,4)"
+# The key of each KPI table: its DynamoDB key here, and what benchmarks/sail_probe.py matches rows on.
+KPI_KEYS = {"category_kpis": ("category", "order_date"), "order_kpis": ("order_date",)}
 
 
 def main() -> int:
@@ -118,8 +120,8 @@ def write_to_dynamodb(prefix: str, result: dict) -> None:
     import boto3  # here, so that kpis() imports where boto3 is absent (the Sail probe's venv)
 
     dynamodb = boto3.resource("dynamodb")
-    keys = {"category_kpis": ("category", "order_date"), "order_kpis": ("order_date",)}
     for name, rows in result.items():
+        keys = KPI_KEYS[name]
         table = dynamodb.Table(prefix + name)
         try:
             table.load()
@@ -128,15 +130,15 @@ def write_to_dynamodb(prefix: str, result: dict) -> None:
                 TableName=prefix + name,
                 KeySchema=[
                     {"AttributeName": key, "KeyType": kind}
-                    for key, kind in zip(keys[name], ("HASH", "RANGE"), strict=False)
+                    for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)
                 ],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys[name]],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
                 BillingMode="PAY_PER_REQUEST",
             )
             table.wait_until_exists()
         with table.batch_writer() as batch:
             for row in rows:
-                batch.put_item(Item={k: v if k in keys[name] else Decimal(str(v)) for k, v in row.items()})
+                batch.put_item(Item={k: v if k in keys else Decimal(str(v)) for k, v in row.items()})
 
 
 if __name__ == "__main__":

@@ -38,9 +38,9 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 
 import baseline_duckdb  # noqa: E402
+from common import SCALES, bench_deliveries, canonical_rows  # noqa: E402
 
 from export.dynamodb import KpiTable, kpi_tables, sync_table  # noqa: E402
-from ingestion.generate import generate_deliveries  # noqa: E402
 from ingestion.landing import upload_directory  # noqa: E402
 from ingestion.settings import (  # noqa: E402
     PROJECT_ROOT,
@@ -53,8 +53,6 @@ from orchestration.services import LocalServices, RunningServices  # noqa: E402
 
 log = logging.getLogger("bench")
 RESULTS = BENCHMARKS / "results"
-# Orders per scale; the generator gives about 2.5 order items per order.
-SCALES = {"10k": 4_000, "1m": 400_000, "10m": 4_000_000}
 STAGE_LINE = re.compile(r"^(ingestion|dbt build|freshness check|export|archive) +(ok|FAILED) +([\d.]+)$")
 EXPORT_ROWS = 20_000
 
@@ -101,9 +99,7 @@ def start_services(state: Path) -> RunningServices:
 def run(bench: RunningServices, data: Path, orders: int, smoke: bool = False) -> dict:
     """Every step on the given services; raises SystemExit when the three KPI results disagree. `smoke`
     stops after the agreement check (the CI run: tests/test_bench_smoke.py)."""
-    history, small = generate_deliveries(
-        data, orders=orders, seed=1, shares=(0.99, 0.01), updated_share=0.005, plain=True
-    )
+    history, small = bench_deliveries(data, orders)
     tiny = tiny_file(data / "tiny")
     s3 = s3_client(bench.settings)
     upload_directory(s3, bench.settings.bucket, history)
@@ -194,7 +190,7 @@ def ecom_output(bench: RunningServices, *args: str) -> str:
 def agree(pipeline: dict, baseline_a_kpis: dict, baseline_b_kpis: dict) -> dict:
     """The three KPI results must be the same rows; a benchmark of different answers is no benchmark."""
     results = {"pipeline": pipeline, "baseline A": baseline_a_kpis, "baseline B": baseline_b_kpis}
-    canonical = {name: _canonical(kpis) for name, kpis in results.items()}
+    canonical = {name: canonical_rows(kpis) for name, kpis in results.items()}
     disagreements = [
         f"{table}: only {name}: {sorted(set(rows) - set(canonical['pipeline'][table]))[:3]}; "
         f"only the pipeline: {sorted(set(canonical['pipeline'][table]) - set(rows))[:3]}"
@@ -210,13 +206,6 @@ def agree(pipeline: dict, baseline_a_kpis: dict, baseline_b_kpis: dict) -> dict:
     rows = {table: len(value) for table, value in canonical["pipeline"].items()}
     log.info("the pipeline and both baselines agree on every KPI row: %s", rows)
     return rows
-
-
-def _canonical(kpis: dict) -> dict:
-    return {
-        table: sorted(json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True) for row in rows)
-        for table, rows in kpis.items()
-    }
 
 
 def export_throughput(bench: RunningServices) -> dict:

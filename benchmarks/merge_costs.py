@@ -23,60 +23,75 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SCRATCH = "merge_costs_scratch"
 # As wide as the checked tables: a key, sixteen text columns, a timestamp.
 COLUMNS = ", ".join(f"concat('value-', cast(id * {i} as string), '-padding') as c{i}" for i in range(16))
+SCAN = "full scan after a 1% merge"
 MERGE = (
     "merge into {target} as dest using {source} as src on dest.k = src.k "
     "when matched then update set * when not matched then insert *"
 )
 
 
-def rows(count: int, stride: int = 7919, modulo: int | None = None) -> str:
-    key = f"id * {stride} % {modulo}" if modulo else "id"
-    return f"select {key} as k, {COLUMNS}, current_timestamp() as ts from range({count})"
+def fresh_target(spark, target: str, deletion_vectors: str, history: int) -> None:
+    spark.sql(f"drop table if exists {target}")
+    spark.sql(
+        f"create table {target} using delta "
+        f"tblproperties ('delta.enableDeletionVectors' = '{deletion_vectors}') "
+        f"as select id as k, {COLUMNS}, current_timestamp() as ts from range({history})"
+    )
 
 
-def best_of(spark, statement: str, repeats: int) -> float:
-    """The fastest of `repeats` runs, in seconds: the cost without the noise of a busy two-core machine."""
-    runs = []
-    for _ in range(repeats):
-        started = time.monotonic()
-        spark.sql(statement).collect()
-        runs.append(time.monotonic() - started)
-    return round(min(runs), 2)
+def changed_rows(target: str, condition: str) -> str:
+    """A source read from the table itself, as an incremental model reads its changed rows upstream."""
+    changed = ", ".join(f"concat(c{i}, '-changed') as c{i}" for i in range(16))
+    return f"select k, {changed}, current_timestamp() as ts from {target} where {condition}"
+
+
+def seconds(spark, statement: str) -> float:
+    started = time.monotonic()
+    spark.sql(statement).collect()
+    return time.monotonic() - started
 
 
 def measure(spark, history: int, repeats: int) -> list[dict]:
-    """Each case on a fresh table of `history` rows, with deletion vectors on and off."""
+    """Each case on a fresh table, best of `repeats`: the probe the incremental models ask first, then
+    the merge; and a full scan of a table a 1% merge has changed."""
     target = f"{SCRATCH}.target"
-    merges = {
-        "merge: 1% delivery": rows(history // 100, modulo=history),
-        "merge: 50 rows": rows(50, modulo=history),
-        # Found empty only by reading the table, as an incremental model finds no rows past its watermark.
-        "merge: nothing": f"select * from {target} where length(c3) < 0",
+    sources = {
+        "1% of the rows, read from the whole table": changed_rows(target, "k % 100 = 7"),
+        "50 rows, read from the whole table": changed_rows(target, f"k % {history // 50} = 7"),
+        # As an incremental model's rows past its watermark: a timestamp literal no file's statistics reach.
+        "nothing past the watermark": changed_rows(target, "ts > timestamp'2999-01-01 00:00:00'"),
     }
     results = []
     for dv in ("true", "false"):
-        spark.sql(f"drop table if exists {target}")
-        spark.sql(
-            f"create table {target} using delta "
-            f"tblproperties ('delta.enableDeletionVectors' = '{dv}') as {rows(history)}"
-        )
-        seconds = {}
-        for case, source in merges.items():
-            spark.sql(f"create or replace temporary view merge_source as {source}")
-            seconds[case] = best_of(spark, MERGE.format(target=target, source="merge_source"), repeats)
-            log.info("deletion vectors %s, %s: %.2fs", dv, case, seconds[case])
-        seconds["probe: any row to merge?"] = best_of(spark, "select 1 from merge_source limit 1", repeats)
-        scan = f"select count(distinct c3) from {target}"
-        seconds["full scan of the table"] = best_of(spark, scan, repeats)
-        results += [{"deletion_vectors": dv, "case": c, "seconds": s} for c, s in seconds.items()]
+        for case, source in sources.items():
+            probes, merges = [], []
+            for _ in range(repeats):
+                fresh_target(spark, target, dv, history)
+                spark.sql(f"create or replace temporary view merge_source as {source}")
+                probes.append(seconds(spark, "select 1 from merge_source limit 1"))
+                merges.append(seconds(spark, MERGE.format(target=target, source="merge_source")))
+            result = {"deletion_vectors": dv, "case": case, "probe": min(probes), "merge": min(merges)}
+            log.info("%s", result)
+            results.append(result)
+        spark.sql(f"create or replace temporary view merge_source as {next(iter(sources.values()))}")
+        spark.sql(MERGE.format(target=target, source="merge_source"))
+        scan = min(seconds(spark, f"select count(distinct c3) from {target}") for _ in range(repeats))
+        results.append({"deletion_vectors": dv, "case": SCAN, "scan": scan})
     return results
 
 
 def markdown(results: list[dict]) -> str:
-    cases = list(dict.fromkeys(r["case"] for r in results))
-    seconds = {(r["case"], r["deletion_vectors"]): r["seconds"] for r in results}
-    lines = ["| seconds | deletion vectors on | off |", "|---|---|---|"]
-    lines += [f"| {case} | {seconds[case, 'true']} | {seconds[case, 'false']} |" for case in cases]
+    by_case = {(r["case"], r["deletion_vectors"]): r for r in results}
+    lines = [
+        "| seconds, source | probe, deletion vectors on | merge, on | probe, off | merge, off |",
+        "|---|---|---|---|---|",
+    ]
+    for case in dict.fromkeys(r["case"] for r in results if r["case"] != SCAN):
+        on, off = by_case[case, "true"], by_case[case, "false"]
+        cells = [f"{row[kind]:.2f}" for row in (on, off) for kind in ("probe", "merge")]
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    scan_on, scan_off = by_case[SCAN, "true"]["scan"], by_case[SCAN, "false"]["scan"]
+    lines.append(f"| {SCAN} | | {scan_on:.2f} | | {scan_off:.2f} |")
     return "\n".join(lines)
 
 

@@ -4,11 +4,16 @@ Sail (https://docs.lakesail.com/sail/latest/) is a Spark Connect server written 
 repeats in one command the trial that was first done by hand:
 
   1. it starts a Sail server of its own (stopped at the end, also on error);
-  2. it generates theLook-shaped plain CSVs as benchmarks/bench.py does (or takes them from --data);
+  2. it generates theLook-shaped plain CSVs as benchmarks/bench.py does, through benchmarks/common.py
+     (or takes them from --data);
   3. it runs baseline A's KPI code (benchmarks/baseline_pyspark.py, imported) on Sail three times, and
      compares every KPI row with DuckDB's (benchmarks/baseline_duckdb.py, run in the project's .venv);
   4. it probes, one small function each, the Spark features that ingestion and the dbt models rely on:
      a probe works only if the statement runs and gives Spark's answer.
+
+The probes use only the public names of ingestion/raw_tables.py, so they cannot drift from private helpers
+that nothing here tests; the window and array functions that ingestion's row- and line-numbering uses are
+covered by the generic function probes.
 
 Sail needs the thin pyspark-client, and the project's .venv has the full pyspark, so the script runs in a venv
 of its own. From the repository root (PYTHONPATH=. makes `ingestion` and `benchmarks` importable; the parts
@@ -36,45 +41,29 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from importlib.metadata import version
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from benchmarks import baseline_pyspark
+from benchmarks.common import SCALES, bench_deliveries, canonical_row
 from ingestion.entities import ENTITIES
-from ingestion.generate import generate_deliveries, generate_delivery
-from ingestion.landing import LandedObject
-from ingestion.raw_tables import (
-    CORRUPT_RECORD,
-    LEDGER_COLUMNS,
-    LEDGER_TABLE,
-    LINEAGE_COLUMNS,
-    _blank_line_thresholds,
-    _count_newlines,
-    _ddl,
-    _is_one_of,
-    _with_row_and_line_numbers,
-    ensure_raw_tables,
-    raw_table,
-)
+from ingestion.generate import generate_delivery
+from ingestion.raw_tables import CORRUPT_RECORD, LEDGER_TABLE, ensure_raw_tables, raw_table
 
 log = logging.getLogger("sail_probe")
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 HOST = "127.0.0.1"
-# Orders per scale, as benchmarks/bench.py's SCALES.
-SCALES = {"10k": 4_000, "1m": 400_000}
 TIMED_RUNS = 3
-KPI_KEYS = {"category_kpis": ("category", "order_date"), "order_kpis": ("order_date",)}
 # The DuckDB baseline needs the project's .venv (duckdb), so it runs there and hands back its rows as JSON.
 DUCKDB_KPIS = (
     "import json, sys; from pathlib import Path; from benchmarks.baseline_duckdb import kpis; "
@@ -84,6 +73,7 @@ LANDED_AT = datetime(2025, 3, 9, 12, tzinfo=UTC)
 PRODUCTS_SAMPLE = Path("products/products_part1.csv")  # names with quoted commas, quotes and line breaks
 MALFORMED = REPO / "tests/data/faults/d1/orders/orders_a.csv"  # row o8 has 9 fields for 8
 ERROR_WIDTH = 160
+CTAS_ERROR = "the failing select of the CTAS probe"  # raise_error's message, to tell it from other errors
 
 
 def main() -> int:
@@ -120,7 +110,7 @@ def main() -> int:
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": args.scale,
-        "data": str(landing),
+        "data": os.path.relpath(landing, REPO),
         "versions": {
             "pysail": version("pysail"),
             "pyspark-client": version("pyspark-client"),
@@ -196,11 +186,9 @@ def connect(remote: str, warehouse: Path) -> SparkSession:
 
 
 def plain_history(data: Path, orders: int) -> Path:
-    """The history delivery benchmarks/bench.py gives its baselines: plain files, generated the same way."""
+    """The history delivery benchmarks/bench.py gives its baselines (its small delivery is not used here)."""
     started = time.monotonic()
-    history = generate_deliveries(
-        data, orders=orders, seed=1, shares=(0.99, 0.01), updated_share=0.005, plain=True
-    )[0]
+    history, _ = bench_deliveries(data, orders)
     log.info("generated %d orders in %s in %.1fs", orders, history, time.monotonic() - started)
     return history
 
@@ -239,40 +227,66 @@ def duckdb_kpis(project_python: Path, landing: Path) -> tuple[float, dict]:
 
 
 def compare(sail: dict, duckdb: dict) -> dict[str, dict]:
-    """Each KPI row of Sail against DuckDB's row with the same key, values compared as text, as
-    benchmarks/bench.py's agreement check does: how many rows differ, in which columns, and one example."""
-    agreement = {}
-    for table, key in KPI_KEYS.items():
-        on_sail, in_duckdb = by_key(sail[table], key), by_key(duckdb[table], key)
-        columns: Counter[str] = Counter()
-        rows_differing, example = 0, None
-        for row_key in sorted(on_sail.keys() & in_duckdb.keys()):
-            sail_row, duckdb_row = on_sail[row_key], in_duckdb[row_key]
-            differing = sorted(
-                n for n in sail_row.keys() | duckdb_row.keys() if sail_row.get(n) != duckdb_row.get(n)
-            )
-            if not differing:
-                continue
-            rows_differing += 1
-            columns.update(differing)
-            name = differing[0]
-            example = (
-                example or f"{row_key}: {name} {sail_row.get(name)} on Sail, {duckdb_row.get(name)} in DuckDB"
-            )
-        agreement[table] = {
-            "rows": len(in_duckdb),
-            "rows differing": rows_differing,
-            "only on Sail": len(on_sail.keys() - in_duckdb.keys()),
-            "only in DuckDB": len(in_duckdb.keys() - on_sail.keys()),
-            "columns differing": dict(columns),
-            "example": example,
-        }
+    """Each KPI row of Sail against DuckDB's row with the same key, values compared as text as
+    benchmarks/bench.py's agreement check does, with enough detail per column to say how they differ."""
+    agreement = {
+        table: compare_table(by_key(sail[table], key), by_key(duckdb[table], key))
+        for table, key in baseline_pyspark.KPI_KEYS.items()
+    }
     log.info("agreement with DuckDB: %s", agreement)
     return agreement
 
 
-def by_key(rows: list[dict], key: tuple[str, ...]) -> dict[tuple[str, ...], dict[str, str]]:
-    return {tuple(str(row[name]) for name in key): {k: str(v) for k, v in row.items()} for row in rows}
+RowKey = tuple[str, ...]
+
+
+def by_key(rows: list[dict], key: tuple[str, ...]) -> dict[RowKey, dict[str, str]]:
+    return {tuple(str(row[name]) for name in key): canonical_row(row) for row in rows}
+
+
+def compare_table(on_sail: dict[RowKey, dict[str, str]], in_duckdb: dict[RowKey, dict[str, str]]) -> dict:
+    """How many rows differ and where; the example is the first differing value in key order."""
+    differences = [
+        (row_key, name, on_sail[row_key].get(name), in_duckdb[row_key].get(name))
+        for row_key in sorted(on_sail.keys() & in_duckdb.keys())
+        for name in sorted(on_sail[row_key].keys() | in_duckdb[row_key].keys())
+        if on_sail[row_key].get(name) != in_duckdb[row_key].get(name)
+    ]
+    example = next((f"{k}: {name} {s} on Sail, {d} in DuckDB" for k, name, s, d in differences), None)
+    return {
+        "rows": len(in_duckdb),
+        "rows differing": len({row_key for row_key, *_ in differences}),
+        "only on Sail": len(on_sail.keys() - in_duckdb.keys()),
+        "only in DuckDB": len(in_duckdb.keys() - on_sail.keys()),
+        "columns differing": column_differences(differences),
+        "example": example,
+    }
+
+
+def column_differences(differences: list[tuple[RowKey, str, str | None, str | None]]) -> dict[str, dict]:
+    """Per column: how many values differ, how many of them are lower and higher on Sail than in DuckDB, and
+    the largest absolute difference; values that are not numbers, or equal numbers written differently, are
+    neither lower nor higher."""
+    columns: dict[str, dict] = {}
+    for _, name, on_sail, in_duckdb in differences:
+        column = columns.setdefault(
+            name, {"values": 0, "lower on Sail": 0, "higher on Sail": 0, "largest absolute difference": None}
+        )
+        column["values"] += 1
+        difference = numeric_difference(on_sail, in_duckdb)
+        if difference:
+            column["lower on Sail" if difference < 0 else "higher on Sail"] += 1
+            largest = max(abs(difference), Decimal(column["largest absolute difference"] or 0))
+            column["largest absolute difference"] = str(largest)
+    return columns
+
+
+def numeric_difference(on_sail: str | None, in_duckdb: str | None) -> Decimal | None:
+    """Sail's value minus DuckDB's, or None when either is not a number (absent, or the text `None`)."""
+    try:
+        return Decimal(on_sail) - Decimal(in_duckdb)
+    except (InvalidOperation, TypeError):
+        return None
 
 
 # --- the probes ----------------------------------------------------------------------------------------
@@ -311,7 +325,8 @@ def run_probes(lab: Lab) -> dict[str, str]:
             outcomes[statement] = "works"
         except Exception as error:
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            outcomes[statement] = "fails: " + shorten(first_line)
+            # Paths relative to the repository root, as everywhere in the result file.
+            outcomes[statement] = "fails: " + shorten(first_line.replace(f"{REPO}/", ""))
         log.info("probe %s: %s", statement, outcomes[statement])
     return outcomes
 
@@ -350,6 +365,7 @@ def read_like_ingestion(spark: SparkSession, path: Path, corrupt_column: bool = 
     """The read of `ingestion.raw_tables._read_file` on a local file: a positional all-text schema from the
     file's header, plus the corrupt-record column unless told otherwise."""
     fields = [StructField(f"c{i}", StringType()) for i in range(len(csv_records(path)[0]))]
+    # The schema and options of `_read_file` in ingestion/raw_tables.py, copied by hand: keep them in step.
     options = {"mode": "PERMISSIVE", "quote": '"', "escape": '"', "encoding": "UTF-8"}
     if corrupt_column:
         fields.append(StructField(CORRUPT_RECORD, StringType()))
@@ -363,40 +379,6 @@ def expect_csv_module_rows(spark: SparkSession, path: Path) -> None:
     frame = read_like_ingestion(spark, path, corrupt_column=False)
     read = sorted(tuple("" if value is None else value for value in row) for row in frame.collect())
     expect(read, sorted(tuple(record) for record in csv_records(path)[1:]), f"rows of {path.name}")
-
-
-def sample_delivery(lab: Lab) -> LandedObject:
-    path = lab.samples / PRODUCTS_SAMPLE
-    return LandedObject(f"landing/{PRODUCTS_SAMPLE}", "probe-etag", path.stat().st_size, LANDED_AT)
-
-
-def lineage_frame(lab: Lab, delivery: LandedObject) -> DataFrame:
-    """The sample products file with the lineage columns `_read_file` adds (its corrupt-record column null,
-    since Sail cannot read one) and a blank line at line 3 for `_with_row_and_line_numbers` to count."""
-    header = csv_records(lab.samples / PRODUCTS_SAMPLE)[0]
-    values = [F.col(f"c{i}") for i in range(len(header))]
-    return read_like_ingestion(lab.spark, lab.samples / PRODUCTS_SAMPLE, corrupt_column=False).select(
-        *[value.alias(name) for value, name in zip(values, header, strict=True)],
-        F.lit(None).cast("string").alias(CORRUPT_RECORD),
-        F.lit(delivery.key).alias("_source_key"),
-        F.lit(delivery.etag).alias("_source_etag"),
-        F.lit(delivery.last_modified).cast("timestamp").alias("_landed_at"),
-        F.lit("probe-cycle").alias("_cycle_id"),
-        F.lit(LANDED_AT).cast("timestamp").alias("_ingested_at"),
-        F.lit(1).alias("_header_lines"),
-        _blank_line_thresholds((3,)).alias("_blank_thresholds"),
-        _count_newlines(values).alias("_newlines"),
-        F.monotonically_increasing_id().alias("_read_order"),
-    )
-
-
-def physical_lines(records: list[list[str]], blank_line: int) -> list[int]:
-    """The line each record starts on after the header, counting quoted line breaks and one blank line."""
-    lines, line = [], 2
-    for record in records:
-        lines.append(line + (line >= blank_line))
-        line += 1 + sum(value.count("\n") for value in record)
-    return lines
 
 
 def fresh_target(spark: SparkSession, name: str) -> str:
@@ -434,6 +416,18 @@ def table_location(spark: SparkSession, table: str) -> Path:
     return Path(table_details(spark, table)["Location"].removeprefix("file://"))
 
 
+def delta_commits(location: Path) -> list[Path]:
+    """The commit files of a Delta table's log (checkpoints aside); none when there is no log."""
+    return sorted((location / "_delta_log").glob("*.json"))
+
+
+def rows_in_schema_of(spark: SparkSession, table: str, rows: list[dict]) -> DataFrame:
+    """`rows` in the table's own schema, columns not given null: written with public names only, so the
+    probe follows the table's definition without copying how ingestion builds its rows."""
+    schema = spark.table(table).schema
+    return spark.createDataFrame([tuple(row.get(name) for name in schema.names) for row in rows], schema)
+
+
 # Ingestion: the reads and writes of ingestion/raw_tables.py.
 
 
@@ -464,29 +458,6 @@ def read_crlf_with_bom(lab: Lab) -> None:
     expect_csv_module_rows(lab.spark, lab.samples / "orders/orders_part2.csv")
 
 
-@probe(
-    "`lit(datetime).cast('timestamp')`, `concat_ws`/`regexp_replace`/`length`, `monotonically_increasing_id`"
-)
-def lineage_columns(lab: Lab) -> None:
-    rows = lineage_frame(lab, sample_delivery(lab)).collect()
-    records = csv_records(lab.samples / PRODUCTS_SAMPLE)[1:]
-    expect(len({row["_read_order"] for row in rows}), len(records), "distinct _read_order values")
-    expect(
-        sorted(row["_newlines"] for row in rows),
-        sorted(sum(value.count("\n") for value in record) for record in records),
-        "_newlines",
-    )
-
-
-@probe("`row_number`, `sum` over `rowsBetween(unboundedPreceding, -1)`, `filter(array, lambda)`, `size`")
-def row_and_line_numbers(lab: Lab) -> None:
-    frame = _with_row_and_line_numbers(lineage_frame(lab, sample_delivery(lab)))
-    lines = [row["_line_number"] for row in frame.orderBy("_row_number").collect()]
-    expect(
-        lines, physical_lines(csv_records(lab.samples / PRODUCTS_SAMPLE)[1:], blank_line=3), "line numbers"
-    )
-
-
 @probe("`CREATE DATABASE IF NOT EXISTS`, `CREATE TABLE IF NOT EXISTS ... USING delta` (`ensure_raw_tables`)")
 def create_raw_tables(lab: Lab) -> None:
     ensure_raw_tables(lab.spark)
@@ -494,24 +465,23 @@ def create_raw_tables(lab: Lab) -> None:
     expect(len(sql_rows(lab.spark, "show tables in raw")), len(ENTITIES) + 1, "tables in raw")
 
 
-@probe("`writeTo(t).overwrite(condition)` twice: the raw-table append replaces the delivery's rows")
+@probe("`writeTo(t).overwrite(condition)` twice on a raw table: the second replaces the rows of the first")
 def overwrite_raw_rows(lab: Lab) -> None:
     ensure_raw_tables(lab.spark)
     table = raw_table(ENTITIES["products"])
-    delivery = sample_delivery(lab)
-    frame = _with_row_and_line_numbers(lineage_frame(lab, delivery))
-    frame = frame.select(*ENTITIES["products"].columns, *LINEAGE_COLUMNS)
+    delivery = {"_source_key": "landing/probe.csv", "_landed_at": LANDED_AT}
+    frame = rows_in_schema_of(lab.spark, table, [delivery | {"id": "1"}, delivery | {"id": "2"}])
     for _ in range(2):
-        frame.writeTo(table).overwrite(_is_one_of([delivery]))
-    expect(lab.spark.table(table).count(), len(csv_records(lab.samples / PRODUCTS_SAMPLE)) - 1, "rows")
+        frame.writeTo(table).overwrite(F.col("_source_key") == delivery["_source_key"])
+    expect(lab.spark.table(table).count(), 2, "rows")
 
 
 @probe("`createDataFrame(...).write.format('delta').mode('append').saveAsTable` (the ledger)")
 def append_to_ledger(lab: Lab) -> None:
     ensure_raw_tables(lab.spark)
     before = lab.spark.table(LEDGER_TABLE).count()
-    entry = {name: None for name in LEDGER_COLUMNS} | {"key": "landing/probe.csv", "landed_at": LANDED_AT}
-    frame = lab.spark.createDataFrame([tuple(entry.values())], schema=_ddl(LEDGER_COLUMNS))
+    entry = {"key": "landing/probe.csv", "landed_at": LANDED_AT}
+    frame = rows_in_schema_of(lab.spark, LEDGER_TABLE, [entry])
     frame.write.format("delta").mode("append").saveAsTable(LEDGER_TABLE)
     expect(lab.spark.table(LEDGER_TABLE).count(), before + 1, "ledger rows")
 
@@ -540,7 +510,7 @@ def deletion_vectors(lab: Lab) -> None:
     lab.spark.sql(upsert(table))
     lab.spark.sql(f"delete from {table} where id = '1'")
     expect(table_rows(lab.spark, table), [("2", "B"), ("3", "c"), ("4", "D")], "rows")
-    commits = (table_location(lab.spark, table) / "_delta_log").glob("*.json")
+    commits = delta_commits(table_location(lab.spark, table))
     require(
         any('"deletionVector":{' in commit.read_text() for commit in commits), "no deletion vector written"
     )
@@ -650,12 +620,18 @@ def failed_ctas(lab: Lab) -> None:
     try:
         lab.spark.sql(
             "create table probe.failed using delta "
-            "as select if(id > 0, raise_error('probe'), 'a') as x from range(2)"
+            f"as select if(id > 0, raise_error('{CTAS_ERROR}'), 'a') as x from range(2)"
         )
     except Exception as error:
-        log.info("the failing CTAS failed as it should: %s", shorten(str(error).strip()))
+        if CTAS_ERROR not in str(error):
+            raise
+    else:
+        raise AssertionError("the CTAS ran to the end although its select raises, so nothing was probed")
     if lab.spark.catalog.tableExists("probe.failed"):
-        raise AssertionError("probe.failed is left in the catalog with no Delta commit")
+        commits = delta_commits(table_location(lab.spark, "probe.failed"))
+        raise AssertionError(
+            f"probe.failed is left in the catalog, with {len(commits)} Delta commits in its log"
+        )
 
 
 @probe("`merge ... when not matched by source and order_date in (...) then delete` (`spark__get_merge_sql`)")
@@ -714,6 +690,32 @@ def explode_semi_join_window(lab: Lab) -> None:
         "left semi join (select explode(array('1', '3')) as id) using (id) where n = 1 order by id",
     )
     expect(rows, [("1",), ("3",)], "rows")
+
+
+@probe("`row_number`, `sum` over `rowsBetween(unboundedPreceding, -1)`, `filter(array, lambda)`, `size`")
+def window_and_array_functions(lab: Lab) -> None:
+    in_order = Window.partitionBy("g").orderBy("n")
+    before = F.sum("n").over(in_order.rowsBetween(Window.unboundedPreceding, -1))
+    reached = F.filter(F.array(F.lit(1), F.lit(2), F.lit(3)), lambda threshold: threshold <= F.col("n"))
+    frame = lab.spark.range(1, 4).select(F.lit("g").alias("g"), F.col("id").alias("n"))
+    frame = frame.select(F.row_number().over(in_order), F.coalesce(before, F.lit(0)), F.size(reached))
+    expect(sorted(tuple(row) for row in frame.collect()), [(1, 0, 1), (2, 1, 2), (3, 3, 3)], "rows")
+
+
+@probe(
+    "`lit(datetime).cast('timestamp')`, `concat_ws`/`regexp_replace`/`length`, `monotonically_increasing_id`"
+)
+def column_functions(lab: Lab) -> None:
+    text = F.concat_ws("|", F.lit("a\nb"), F.lit("c"))
+    frame = lab.spark.range(3).select(
+        F.lit(LANDED_AT).cast("timestamp").alias("at"),
+        F.length(F.regexp_replace(text, "\n", "")).alias("length"),
+        F.monotonically_increasing_id().alias("id"),
+    )
+    rows = frame.collect()
+    local_time = LANDED_AT.astimezone().replace(tzinfo=None)  # how the client hands back a timestamp
+    expect({(row["at"], row["length"]) for row in rows}, {(local_time, 4)}, "timestamp and length")
+    expect(len({row["id"] for row in rows}), 3, "distinct ids")
 
 
 @probe(
@@ -822,12 +824,20 @@ def markdown(result: dict) -> str:
 def agreement_text(agreement: dict) -> str:
     text = f"{agreement['rows differing']} of {agreement['rows']} rows differ"
     if agreement["columns differing"]:
-        text += " (" + ", ".join(f"{name}: {n}" for name, n in agreement["columns differing"].items()) + ")"
+        columns = agreement["columns differing"].items()
+        text += " (" + "; ".join(column_text(name, column) for name, column in columns) + ")"
     if agreement["only on Sail"] or agreement["only in DuckDB"]:
         text += f"; {agreement['only on Sail']} only on Sail, {agreement['only in DuckDB']} only in DuckDB"
     if agreement["example"]:
         text += f"; e.g. {agreement['example']}"
     return cell(text)
+
+
+def column_text(name: str, column: dict) -> str:
+    return (
+        f"{name}: {column['values']} values, {column['lower on Sail']} lower and {column['higher on Sail']} "
+        f"higher on Sail, by at most {column['largest absolute difference']}"
+    )
 
 
 def cell(text: str) -> str:

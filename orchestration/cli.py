@@ -191,22 +191,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from orchestration.dbt import DbtBuildConfig
+    from orchestration.dbt import DbtBuildConfig, check_backfill_range
 
     try:
-        dates = DbtBuildConfig(backfill_start=args.start, backfill_end=args.end)
-    except ValidationError as error:
-        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
-        reason = reason.replace("backfill_start", "--start").replace("backfill_end", "--end")
-        print(f"ecom backfill: {reason}", file=sys.stderr)
+        check_backfill_range(args.start, args.end, names=("--start", "--end"))
+    except ValueError as error:
+        print(f"ecom backfill: {error}", file=sys.stderr)
         return 2
     log.info(
         "rebuilding the marts' rows of order dates %s to %s from the current-state tables and re-exporting",
         args.start,
         args.end,
     )
+    dates = DbtBuildConfig(backfill_start=args.start, backfill_end=args.end)
     return 0 if execute_cycle(rebuild_only=True, dbt=dates) else 1
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -41,6 +42,8 @@ class EcomDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(owners=OWNERS).merge_attributes(kinds=kinds)
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
@@ -58,30 +61,39 @@ class DbtBuildConfig(dg.Config):
 
     @pydantic.model_validator(mode="after")
     def _backfill_dates_are_a_range(self) -> "DbtBuildConfig":
-        if (self.backfill_start is None) != (self.backfill_end is None):
-            raise ValueError("give both backfill_start and backfill_end (YYYY-MM-DD), or neither")
-        if self.backfill_start and self.backfill_end:
-            start = _iso_date("backfill_start", self.backfill_start)
-            end = _iso_date("backfill_end", self.backfill_end)
-            if end < start:
-                raise ValueError(f"backfill_end {end} is before backfill_start {start}")
+        check_backfill_range(self.backfill_start, self.backfill_end)
         return self
 
     def dbt_arguments(self) -> list[str]:
         arguments = ["build", "--exclude-resource-type", "unit_test"]
         if self.full_refresh:
             arguments.append("--full-refresh")
-        if self.backfill_start and self.backfill_end:
+        if self.backfill_start is not None and self.backfill_end is not None:
             dates = {"backfill_start": self.backfill_start, "backfill_end": self.backfill_end}
             arguments += ["--vars", json.dumps(dates)]
         return arguments
 
 
+def check_backfill_range(
+    start: str | None, end: str | None, names: tuple[str, str] = ("backfill_start", "backfill_end")
+) -> None:
+    """Both or neither, each a calendar date written YYYY-MM-DD (the form dbt puts in its date literals),
+    the end not before the start. `names` are what the user typed them as, for the message."""
+    if (start is None) != (end is None):
+        raise ValueError(f"give both {names[0]} and {names[1]} (YYYY-MM-DD), or neither")
+    if start is not None and end is not None:
+        first, last = _iso_date(names[0], start), _iso_date(names[1], end)
+        if last < first:
+            raise ValueError(f"{names[1]} {last} is before {names[0]} {first}")
+
+
 def _iso_date(name: str, text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        if ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{name} {text!r} is not a date in the form YYYY-MM-DD") from None
+        pass
+    raise ValueError(f"{name} {text!r} is not a date in the form YYYY-MM-DD")
 
 
 @dbt_assets(

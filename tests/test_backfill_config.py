@@ -14,6 +14,9 @@ BAD_RANGES = [
     ({"backfill_start": "2025-03-09", "backfill_end": "2025-03-01"}, "is before backfill_start"),
     ({"backfill_start": "2025-02-30", "backfill_end": "2025-03-01"}, "'2025-02-30' is not a date"),
     ({"backfill_start": "2025-3-1", "backfill_end": "2025-03-01"}, "'2025-3-1' is not a date"),
+    ({"backfill_start": "20250301", "backfill_end": "2025-03-01"}, "'20250301' is not a date"),
+    ({"backfill_start": "2025-W10-1", "backfill_end": "2025-03-01"}, "'2025-W10-1' is not a date"),
+    ({"backfill_start": "", "backfill_end": "2025-03-01"}, "'' is not a date"),
     ({"backfill_start": "2025-03-01"}, "give both backfill_start and backfill_end"),
 ]
 

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Before and after a change, in one run on the same warm services: cycles from two checkouts, alternated,
-# each round a cycle with nothing landed and a cycle with one tiny orders file. Prints one line per cycle:
-# the whole `ecom run` and its `dbt build` stage, in seconds.
+# Before and after a change, in one run on the same warm services: cycles from two checkouts, alternated.
+# Prints one line per cycle: the whole `ecom run` and its `dbt build` stage, in seconds.
 #
-#   make services && benchmarks/ab_cycles.sh ../before . 2
+#   make services && benchmarks/ab_cycles.sh ../before . 2 [steady|from-empty]
+#
+# steady (the default): each round a cycle with nothing landed and a cycle with one tiny orders file, on
+#   the tables as they are (the cycles land one new order each: ids ab-1, ab-2, ... on 2025-03-08).
+# from-empty: each round, per side, the pipeline is emptied (benchmarks/empty_pipeline.py) and two
+#   generated deliveries of 240 orders land one cycle each, as in the e2e tests; for changes to how the
+#   tables are created, which a steady round never reaches.
 #
 # ../before: the other checkout, e.g. `git archive <commit> | tar -x -C ../before`, with .venv and .jvm
 # linked to this one's (`ln -s "$PWD/.venv" "$PWD/.jvm" ../before/`). Both use this checkout's services
-# and warehouse; the cycles land one new order each (ids ab-1, ab-2, ... on 2025-03-08).
+# and warehouse.
 set -euo pipefail
 before=$(realpath "$1")
 after=$(realpath "$2")
 rounds=${3:-2}
+mode=${4:-steady}
 eval "$(.venv/bin/ecom services env)"
-tiny=$(mktemp -d)
-trap 'rm -rf "$tiny"' EXIT
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
 n=0
 
 cycle() {  # checkout label kind
@@ -26,16 +32,35 @@ cycle() {  # checkout label kind
         "$(echo "$ended - $started" | bc)" "$(echo "$out" | awk '/^dbt build/ {print $4}')"
 }
 
+steady_round() {  # checkout label
+    cycle "$1" "$2" "nothing landed"
+    n=$((n + 1))
+    mkdir -p "$data/$n/orders"
+    printf '%s\n%s\n' "order_id,user_id,status,gender,created_at,shipped_at,delivered_at,returned_at,num_of_item" \
+        "ab-$n,u1,Complete,F,2025-03-08 10:00:00,,,,1" > "$data/$n/orders/orders.csv"
+    .venv/bin/ecom upload "$data/$n" > /dev/null
+    cycle "$1" "$2" "one tiny file"
+}
+
+from_empty_round() {  # checkout label
+    .venv/bin/python -m benchmarks.empty_pipeline
+    for delivery in "$data"/generated/delivery-*; do
+        .venv/bin/ecom upload "$delivery" > /dev/null
+        cycle "$1" "$2" "$(basename "$delivery")"
+    done
+}
+
+case $mode in
+    steady) ;;
+    from-empty) .venv/bin/python -c "from pathlib import Path; from ingestion.generate import generate_deliveries;
+generate_deliveries(Path('$data/generated'), orders=240, seed=3, count=2)" ;;
+    *) echo "ab_cycles.sh: mode must be steady or from-empty, not $mode" >&2; exit 2 ;;
+esac
+
 for round in $(seq "$rounds"); do
     for side in before after; do
         checkout=$before
         [ "$side" = after ] && checkout=$after
-        cycle "$checkout" "$side" "nothing landed"
-        n=$((n + 1))
-        mkdir -p "$tiny/$n/orders"
-        printf '%s\n%s\n' "order_id,user_id,status,gender,created_at,shipped_at,delivered_at,returned_at,num_of_item" \
-            "ab-$n,u1,Complete,F,2025-03-08 10:00:00,,,,1" > "$tiny/$n/orders/orders.csv"
-        .venv/bin/ecom upload "$tiny/$n" > /dev/null
-        cycle "$checkout" "$side" "one tiny file"
+        "${mode//-/_}_round" "$checkout" "$side"
     done
 done

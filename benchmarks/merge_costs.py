@@ -1,7 +1,8 @@
 """What a Delta MERGE costs the incremental models, on the running Spark Connect server: with and without
 deletion vectors, for a 1% delivery, a handful of rows and nothing at all, against the probe that lets a
 model skip a merge with nothing to merge. The figures behind two settings of the dbt project
-(dbt_project.yml: deletion vectors on the internal tables; macros/incremental.sql: no empty merges).
+(dbt_project.yml: no deletion vectors, see also benchmarks/ab_cycles.sh from-empty; macros/incremental.sql:
+no empty merges).
 
     eval "$(.venv/bin/ecom services env)" && .venv/bin/python benchmarks/merge_costs.py
 

@@ -1,10 +1,12 @@
 """The dbt project as Dagster assets: one cached DbtProject, dbt tests (source tests too) as asset checks."""
 
+import importlib.metadata
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import dagster as dg
@@ -16,6 +18,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging.version import Version
 
 from orchestration.conventions import OWNERS
 from orchestration.dbt_project import dbt_project
@@ -40,6 +43,21 @@ class EcomDbtTranslator(DagsterDbtTranslator):
         materialized = self.get_resource_props(manifest, unique_id).get("config", {}).get("materialized")
         kinds = {"delta"} if materialized in ("table", "incremental") else set()
         return spec.replace_attributes(owners=OWNERS).merge_attributes(kinds=kinds)
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two start-up costs it pays on every invocation, about 5 s of
+    every cycle here (docs/benchmarks.md, "dbt start-up"): `dbt --version` in a subprocess, to learn the
+    version of the dbt-core installed beside this interpreter (whose dbt the resource runs), and an
+    in-process dbt adapter, which dagster-dbt needs only for `fetch_row_counts` and
+    `fetch_column_metadata`; the assets read their metadata from the Spark server instead."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -101,9 +119,7 @@ def _iso_date(name: str, text: str) -> date:
     project=dbt_project,
     dagster_dbt_translator=translator,
 )
-def dbt_models(
-    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, ecom: EcomResource
-):
+def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCli, ecom: EcomResource):
     """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle.
 
     The marts and quarantine tables get what an operator looks for on top of dbt's own metadata: the

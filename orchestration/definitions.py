@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets import archived_files, dynamodb_kpis, landing_zone, raw_tables
 from orchestration.checks import freshness_job, freshness_schedule, marts_keep_up_with_landing
 from orchestration.conventions import CYCLE_MAX_RUNTIME_SECONDS
-from orchestration.dbt import dbt_models
+from orchestration.dbt import DbtCli, dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.notifications import build_notification_sensors
 from orchestration.resources import EcomResource
@@ -52,6 +51,6 @@ defs = dg.Definitions(
     resources={
         "ecom": EcomResource(),
         # The dbt next to this interpreter, so a run works without the virtualenv on PATH.
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": DbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

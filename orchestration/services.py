@@ -8,6 +8,7 @@ metastore (embedded Derby, which admits one JVM), the warehouse, Delta Lake and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -147,11 +148,9 @@ class LocalServices:
         )
 
     def stop(self) -> None:
-        for service in reversed(self.services(Settings())):
-            pid = self._pid(service)
-            if pid is None:
-                continue
-            _terminate_group(pid)
+        running = [(service, pid) for service in self.services(Settings()) if (pid := self._pid(service))]
+        _terminate_groups([pid for _, pid in running])
+        for service, pid in running:
             self._pid_file(service).unlink(missing_ok=True)
             log.info("stopped %s (pid %s)", service.name, pid)
 
@@ -321,17 +320,17 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
-def _terminate_group(pid: int, timeout_s: float = 10.0) -> None:
-    """SIGTERM the service's process group, then SIGKILL what is left after the timeout. The services stop
-    in about a second when healthy; their state (Derby, SQLite, the warehouse) survives a kill."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _terminate_groups(pids: list[int], timeout_s: float = 10.0) -> None:
+    """SIGTERM every service's process group at once, then SIGKILL what is left after the timeout. The
+    services stop in about a second when healthy; their state (Derby, SQLite, the warehouse) survives a
+    kill. One shared deadline: a service slow to stop does not hold up the others' shutdown."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _group_alive(pid):
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in pids):
         time.sleep(0.2)
-    if _group_alive(pid):
+    for pid in filter(_group_alive, pids):
         log.warning("process group %s did not stop within %.0fs of SIGTERM: killed", pid, timeout_s)
         os.killpg(pid, signal.SIGKILL)
         _reap(pid)

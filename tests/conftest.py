@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.empty_pipeline import empty_pipeline
 from export.dynamodb import kpi_tables
 from export.kpis import read_dynamodb, read_mart
 from ingestion.landing import upload_directory
@@ -32,7 +33,6 @@ from orchestration.services import RunningServices as Services
 from tests.notices import NoticeQueue
 from tests.reference import Expected, expected_outputs
 
-PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
 CLI_TIMEOUT_S = 900
 
 
@@ -163,13 +163,7 @@ def reset_pipeline(services: Services) -> Pipeline:
     """Clients on the test services after removing every pipeline table, DynamoDB table and object."""
     settings = services.settings
     spark, s3, dynamodb = spark_session(settings), s3_client(settings), dynamodb_client(settings)
-    for schema in PIPELINE_SCHEMAS:
-        spark.sql(f"DROP DATABASE IF EXISTS {schema} CASCADE")
-    for table in dynamodb.list_tables()["TableNames"]:
-        dynamodb.delete_table(TableName=table)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
-        for item in page.get("Contents", []):
-            s3.delete_object(Bucket=settings.bucket, Key=item["Key"])
+    empty_pipeline(spark, s3, dynamodb, settings.bucket)
     return Pipeline(settings, services.env, spark, s3, dynamodb)
 
 

@@ -9,7 +9,6 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_item_id',
-    tblproperties={'delta.enableDeletionVectors': 'true'},
 ) }}
 
 with items as (

@@ -5,7 +5,6 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_id',
-    tblproperties={'delta.enableDeletionVectors': 'true'},
 ) }}
 
 with orders as (

@@ -12,6 +12,7 @@ PIPELINE_SCHEMAS = ("raw", "staging", "intermediate", "quarantine", "marts")
 
 
 def empty_pipeline(spark, s3, dynamodb, bucket: str) -> None:
+    """Whole schemas are dropped, so whatever a failed run left half-built goes too."""
     for schema in PIPELINE_SCHEMAS:
         spark.sql(f"DROP DATABASE IF EXISTS {schema} CASCADE")
     for table in dynamodb.list_tables()["TableNames"]:

@@ -46,11 +46,12 @@ class EcomDbtTranslator(DagsterDbtTranslator):
 
 
 class DbtCli(DbtCliResource):
-    """dagster-dbt's dbt resource without two start-up costs it pays on every invocation, about 5 s of
+    """dagster-dbt's dbt resource without two start-up costs it pays on every invocation, about 3 s of
     every cycle here (docs/benchmarks.md, "dbt start-up"): `dbt --version` in a subprocess, to learn the
     version of the dbt-core installed beside this interpreter (whose dbt the resource runs), and an
     in-process dbt adapter, which dagster-dbt needs only for `fetch_row_counts` and
-    `fetch_column_metadata`; the assets read their metadata from the Spark server instead."""
+    `fetch_column_metadata` (they would return nothing here); the assets read their metadata from the
+    Spark server instead."""
 
     @cached_property
     def _cli_version(self) -> Version:

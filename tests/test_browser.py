@@ -1,5 +1,5 @@
 """The operator's view, in a real browser: `dagster dev` on loopback, a cycle started by the landing
-sensor, then a backfill of a date range launched from the UI's Launchpad; the asset graph shows the
+sensor, then a backfill of one date launched from the UI's Launchpad; the asset graph shows the
 project's assets and checks, and its screenshot is the one in the README (docs/images/asset-graph.png)."""
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ BACKFILL_CONFIG = """ops:
       backfill_start: "{day}"
       backfill_end: "{day}"
 """
+RUN_PAGE = re.compile(r"/runs/([0-9a-f-]{36})")
 RUNS = """query Runs($filter: RunsFilter) {
   runsOrError(filter: $filter) { ... on Runs { results { runId status tags { key value } } } } }"""
 
@@ -107,10 +108,13 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
     )
     assert sensor_run["status"] == "SUCCESS"
     assert pipeline.keys("landing/") == []
-    # A KPI row damaged in the Delta mart: only a backfill of its date rebuilds it (no input changed).
+    # A KPI row damaged in the Delta mart and in DynamoDB: only a backfill of its date rebuilds it in
+    # Delta (no input changed), and only that run's export writes it again.
     expected = expected_outputs([delivery])
     day = expected.order_kpis[0]["order_date"]
-    pipeline.spark.sql(f"UPDATE marts.order_kpis SET total_revenue = 0 WHERE order_date = DATE'{day}'")
+    restored = (expected.category_kpis, expected.order_kpis)
+    _damage_total_revenue(pipeline, day)
+    assert [pipeline.kpis(source) == restored for source in ("delta", "dynamodb")] == [False, False]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -122,15 +126,12 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
         _replace_launchpad_config(page, BACKFILL_CONFIG.format(day=day))
         page.get_by_role("button", name="Launch Run").click()
         # The launched run's page polls the server without pause: leave it, two cores run the backfill.
-        page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+        page.wait_for_url(RUN_PAGE)
+        launched = RUN_PAGE.search(page.url).group(1)
         page.goto("about:blank")
-        backfill = _finished_run(dagster_dev, {"pipelineName": REBUILD_JOB}, tmp_path)
+        backfill = _finished_run(dagster_dev, {"runIds": [launched]}, tmp_path)
         assert backfill["status"] == "SUCCESS"
-        assert (
-            pipeline.kpis("delta")
-            == pipeline.kpis("dynamodb")
-            == (expected.category_kpis, expected.order_kpis)
-        )
+        assert pipeline.kpis("delta") == pipeline.kpis("dynamodb") == restored
 
         page.goto(f"{dagster_dev}/assets/marts/order_kpis?view=checks")
         expect(page.get_by_text("keeps_up_with_landing").first).to_be_visible()
@@ -156,6 +157,16 @@ def _skip_the_welcome_dialog(page) -> None:
     skip = page.get_by_role("button", name="Skip")
     with contextlib.suppress(PlaywrightTimeout):
         skip.click(timeout=10_000)
+
+
+def _damage_total_revenue(pipeline, day: str) -> None:
+    pipeline.spark.sql(f"UPDATE marts.order_kpis SET total_revenue = 0 WHERE order_date = DATE'{day}'")
+    pipeline.dynamodb.update_item(
+        TableName=pipeline.settings.order_kpi_table,
+        Key={"order_date": {"S": day}},
+        UpdateExpression="SET total_revenue = :zero",
+        ExpressionAttributeValues={":zero": {"N": "0"}},
+    )
 
 
 def _replace_launchpad_config(page, text: str) -> None:

@@ -103,7 +103,11 @@ def raw_tables(context: dg.AssetExecutionContext, ecom: EcomResource):
 )
 def dynamodb_kpis(context: dg.AssetExecutionContext, ecom: EcomResource) -> dg.MaterializeResult:
     """The KPI marts mirrored into DynamoDB: new and changed rows written, keys no longer in the mart
-    deleted, unchanged rows left alone."""
+    deleted, unchanged rows left alone. It compares the whole marts with the whole tables, so after a
+    backfill of some dates it re-exports exactly the rows the backfill changed.
+
+    Not partitioned, unlike the marts: Dagster (1.13) cannot run an asset partitioned like its upstream
+    in a run that has no partition, and every cycle the sensor starts is such a run."""
     settings = ecom.settings()
     spark, client = ecom.spark(), ecom.dynamodb()
     metadata = {}

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingestion.settings import (
     PROJECT_ROOT,
@@ -27,9 +27,6 @@ from ingestion.settings import (
     s3_client,
     spark_session,
 )
-
-if TYPE_CHECKING:
-    from orchestration.dbt import DbtBuildConfig
 
 log = logging.getLogger("ecom")
 
@@ -44,6 +41,9 @@ EXAMPLES = {
     "rebuild": "ecom rebuild",
 }
 
+
+# A run over a range of partitions carries these tags, like the one run of a backfill launched from the UI.
+PARTITION_RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 EXIT_CODES = "0 success, 1 failed (the reason is on stderr), 2 wrong command line, 130 interrupted"
 
@@ -191,10 +191,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from orchestration.dbt import DbtBuildConfig, check_backfill_range
+    from orchestration.dbt import check_backfill_range
 
     try:
-        check_backfill_range(args.start, args.end, names=("--start", "--end"))
+        check_backfill_range(args.start, args.end)
     except ValueError as error:
         print(f"ecom backfill: {error}", file=sys.stderr)
         return 2
@@ -203,45 +203,48 @@ def _backfill(args: argparse.Namespace) -> int:
         args.start,
         args.end,
     )
-    dates = DbtBuildConfig(backfill_start=args.start, backfill_end=args.end)
-    return 0 if execute_cycle(rebuild_only=True, dbt=dates) else 1
+    return 0 if execute_cycle(order_dates=(args.start, args.end)) else 1
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from orchestration.dbt import DbtBuildConfig
-
     log.info("rebuilding every model from the raw tables (dbt --full-refresh) and re-exporting the marts")
-    return 0 if execute_cycle(rebuild_only=True, dbt=DbtBuildConfig(full_refresh=True)) else 1
+    return 0 if execute_cycle(full_refresh=True) else 1
 
 
-def execute_cycle(rebuild_only: bool = False, dbt: DbtBuildConfig | None = None) -> bool:
-    """One cycle through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run.
-    `rebuild_only` skips ingestion and archiving; `dbt` says what the dbt build rebuilds (everything from
-    the raw tables, or a backfill's dates) beyond what changed."""
+def execute_cycle(full_refresh: bool = False, order_dates: tuple[str, str] | None = None) -> bool:
+    """One run through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run: a
+    cycle; with `full_refresh`, the marts_rebuild job (every model from the raw tables, no ingestion or
+    archiving); with `order_dates` (first, last), the kpi_backfill job over that range of partitions, as
+    a backfill launched from the UI runs it."""
     import dagster as dg
 
     from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
-    from orchestration.dbt import DbtBuildConfig
     from orchestration.dbt_project import refresh_manifest
 
     dagster_home = ensure_dagster_home()
     refresh_manifest()
-    from orchestration.definitions import CYCLE_JOB, REBUILD_JOB, defs
+    from orchestration.definitions import BACKFILL_JOB, CYCLE_JOB, REBUILD_JOB, defs
 
-    job = defs.resolve_job_def(REBUILD_JOB if rebuild_only else CYCLE_JOB)
+    if order_dates:
+        job_name, tags = (
+            BACKFILL_JOB,
+            {"ecom/trigger": "cli-backfill", **dict(zip(PARTITION_RANGE_TAGS, order_dates, strict=True))},
+        )
+    elif full_refresh:
+        job_name, tags = REBUILD_JOB, {"ecom/trigger": "cli-rebuild"}
+    else:
+        job_name, tags = CYCLE_JOB, {"ecom/trigger": "cli"}
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance, cycle_lock(dagster_home):
         wait_for_other_runs(instance)
-        dbt = dbt or DbtBuildConfig()
-        trigger = "cli-rebuild" if dbt.full_refresh else "cli-backfill" if rebuild_only else "cli"
-        result = job.execute_in_process(
+        result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance,
-            tags={"ecom/trigger": trigger, **process_tags()},
+            tags={**tags, **process_tags()},
             raise_on_error=False,
+            # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
             run_config={
-                # Our own progress lines (files, rows, items, timings), without Dagster's per-event noise.
                 "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                "ops": {"dbt_models": {"config": dbt.model_dump(exclude_none=True)}},
+                "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
             },
         )
         print(format_table(stage_timings(instance, result.run_id)), file=sys.stderr)

@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
-import pydantic
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -20,7 +19,7 @@ from dagster_dbt import (
 )
 from packaging.version import Version
 
-from orchestration.conventions import OWNERS
+from orchestration.conventions import ORDER_DATES, OWNERS
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
@@ -29,12 +28,17 @@ from orchestration.resources import EcomResource
 
 class EcomDbtTranslator(DagsterDbtTranslator):
     """Groups follow the dbt folders (staging, intermediate, quarantine, marts); sources are the raw group.
-    Every model has the project's owners, and tables (not the staging views) are Delta."""
+    Every model has the project's owners, and tables (not the staging views) are Delta. A model whose dbt
+    meta says `partitioned_by: order_date` (the KPI marts) has a partition per order date."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return "raw"
         return dbt_resource_props["fqn"][1]
+
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
+        meta = dbt_resource_props.get("config", {}).get("meta", {})
+        return ORDER_DATES if meta.get("partitioned_by") == "order_date" else None
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -67,43 +71,48 @@ translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_sour
 
 
 class DbtBuildConfig(dg.Config):
-    """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`);
-    `backfill_start`/`backfill_end` (YYYY-MM-DD, both or neither) rebuild the marts' rows of those order
-    dates from the current-state tables on top of what changed (`ecom backfill`).
-
-    The dates are checked when the run starts, whether typed in the Launchpad or given to `ecom backfill`:
-    a bad date fails the run before dbt starts, with the reason, and changes nothing."""
+    """`full_refresh` rebuilds the incremental models from the raw tables (`ecom rebuild`)."""
 
     full_refresh: bool = False
-    backfill_start: str | None = None
-    backfill_end: str | None = None
-
-    @pydantic.model_validator(mode="after")
-    def _backfill_dates_are_a_range(self) -> "DbtBuildConfig":
-        check_backfill_range(self.backfill_start, self.backfill_end)
-        return self
-
-    def dbt_arguments(self) -> list[str]:
-        arguments = ["build", "--exclude-resource-type", "unit_test"]
-        if self.full_refresh:
-            arguments.append("--full-refresh")
-        if self.backfill_start is not None and self.backfill_end is not None:
-            dates = {"backfill_start": self.backfill_start, "backfill_end": self.backfill_end}
-            arguments += ["--vars", json.dumps(dates)]
-        return arguments
 
 
-def check_backfill_range(
-    start: str | None, end: str | None, names: tuple[str, str] = ("backfill_start", "backfill_end")
-) -> None:
-    """Both or neither, each a calendar date written YYYY-MM-DD (the form dbt puts in its date literals),
-    the end not before the start. `names` are what the user typed them as, for the message."""
-    if (start is None) != (end is None):
-        raise ValueError(f"give both {names[0]} and {names[1]} (YYYY-MM-DD), or neither")
-    if start is not None and end is not None:
-        first, last = _iso_date(names[0], start), _iso_date(names[1], end)
-        if last < first:
-            raise ValueError(f"{names[1]} {last} is before {names[0]} {first}")
+def dbt_arguments(config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None) -> list[str]:
+    """A run of a range of order-date partitions (a backfill from the UI or `ecom backfill`) rebuilds the
+    marts' rows of those dates from the current-state tables, on top of what changed: dbt gets the first
+    and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql)."""
+    arguments = ["build", "--exclude-resource-type", "unit_test"]
+    if config.full_refresh:
+        arguments.append("--full-refresh")
+    if order_dates is not None:
+        dates = {"backfill_start": order_dates.start, "backfill_end": order_dates.end}
+        arguments += ["--vars", json.dumps(dates)]
+    return arguments
+
+
+def order_dates_of(context: dg.AssetExecutionContext) -> dg.PartitionKeyRange | None:
+    """The order dates a run rebuilds: the UI launches one date as a run with a partition key, and a
+    range as a backfill whose one run has a partition key range. None for a cycle, which has neither."""
+    if context.has_partition_key or context.has_partition_key_range:
+        return context.partition_key_range
+    return None
+
+
+def check_backfill_range(start: str, end: str) -> None:
+    """`ecom backfill`'s dates: each a calendar date written YYYY-MM-DD that is an order-date partition,
+    the end not before the start. The UI's partition picker only offers such ranges."""
+    first, last = _iso_date("--start", start), _iso_date("--end", end)
+    if last < first:
+        raise ValueError(f"--end {last} is before --start {first}")
+    for name, day in (("--start", start), ("--end", end)):
+        if not ORDER_DATES.has_partition_key(day):
+            first_partition, last_partition = (
+                ORDER_DATES.get_first_partition_key(),
+                ORDER_DATES.get_last_partition_key(),
+            )
+            raise ValueError(
+                f"{name} {day} is not an order-date partition: they run from {first_partition} to "
+                f"{last_partition} (ORDER_DATES in orchestration/conventions.py)"
+            )
 
 
 def _iso_date(name: str, text: str) -> date:
@@ -119,6 +128,8 @@ def _iso_date(name: str, text: str) -> date:
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
+    # A backfill of many dates is one dbt build, not one per date.
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCli, ecom: EcomResource):
     """dbt build of the models and data tests; unit tests run in the test suite, not in every cycle.
@@ -132,7 +143,7 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     spark = ecom.spark()
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
-    events = dbt.cli(config.dbt_arguments(), context=context)
+    events = dbt.cli(dbt_arguments(config, order_dates_of(context)), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
 
 

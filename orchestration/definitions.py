@@ -32,12 +32,27 @@ rebuild_job = dg.define_asset_job(
     REBUILD_JOB,
     selection=dg.AssetSelection.assets(*dbt_models.keys, *dynamodb_kpis.keys),
     description=(
-        "Rebuild the marts and re-export them, without ingesting or archiving. In the Launchpad set "
-        "ops.dbt_models.config.backfill_start and backfill_end (YYYY-MM-DD) to rebuild those order dates "
-        "(what `ecom backfill` runs), or full_refresh: true to rebuild every model from the raw tables "
-        "(`ecom rebuild`)."
+        "Rebuild every model from the raw tables and re-export the marts, without ingesting or "
+        "archiving (`ecom rebuild`): full_refresh: true in the Launchpad. Run with false, it builds what "
+        "changed, like a cycle."
     ),
-    config={"ops": {"dbt_models": {"config": {"full_refresh": False}}}},
+    config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
+    tags={"dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
+    executor_def=dg.in_process_executor,
+)
+
+BACKFILL_JOB = "kpi_backfill"
+
+# The KPI marts are the models partitioned by order date (dbt meta `partitioned_by: order_date`).
+KPI_MARTS = [spec.key for spec in dbt_models.specs if spec.partitions_def is not None]
+
+backfill_job = dg.define_asset_job(
+    BACKFILL_JOB,
+    selection=dg.AssetSelection.assets(*KPI_MARTS, *dynamodb_kpis.keys),
+    description=(
+        "Rebuild the KPI marts' rows of a range of order dates from the current-state tables and "
+        "re-export the marts (`ecom backfill`). In the UI: Materialize all, pick the dates, Launch backfill."
+    ),
     tags={"dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
     executor_def=dg.in_process_executor,
 )
@@ -45,7 +60,7 @@ rebuild_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*landing_zone, raw_tables, dbt_models, dynamodb_kpis, archived_files],
     asset_checks=[marts_keep_up_with_landing],
-    jobs=[cycle_job, rebuild_job, freshness_job],
+    jobs=[cycle_job, rebuild_job, backfill_job, freshness_job],
     schedules=[freshness_schedule],
     sensors=[build_landing_sensor(cycle_job), *build_notification_sensors(cycle_job)],
     resources={

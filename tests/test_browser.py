@@ -1,5 +1,5 @@
 """The operator's view, in a real browser: `dagster dev` on loopback, a cycle started by the landing
-sensor, then a backfill of one date launched from the UI's Launchpad; the asset graph shows the
+sensor, then a backfill of one date launched from the UI's partition picker; the asset graph shows the
 project's assets and checks, and its screenshot is the one in the README (docs/images/asset-graph.png)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from playwright.sync_api import expect, sync_playwright
 from ingestion.generate import generate_deliveries
 from ingestion.landing import upload_directory
 from ingestion.settings import PROJECT_ROOT
-from orchestration.definitions import REBUILD_JOB
+from orchestration.cli import PARTITION_RANGE_TAGS
+from orchestration.definitions import BACKFILL_JOB
 from tests.reference import expected_outputs
 
 pytestmark = pytest.mark.slow
@@ -53,13 +55,7 @@ ASSETS_SHOWN = (
     "category_kpis",
     "dynamodb_kpis",
 )
-BACKFILL_CONFIG = """ops:
-  dbt_models:
-    config:
-      backfill_start: "{day}"
-      backfill_end: "{day}"
-"""
-RUN_PAGE = re.compile(r"/runs/([0-9a-f-]{36})")
+BACKFILL_CREATED = re.compile(r"Created backfill (\w+)")
 RUNS = """query Runs($filter: RunsFilter) {
   runsOrError(filter: $filter) { ... on Runs { results { runId status tags { key value } } } } }"""
 
@@ -111,7 +107,7 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
     # A KPI row damaged in the Delta mart and in DynamoDB: only a backfill of its date rebuilds it in
     # Delta (no input changed), and only that run's export writes it again.
     expected = expected_outputs([delivery])
-    day = expected.order_kpis[0]["order_date"]
+    day, next_day = sorted(row["order_date"] for row in expected.order_kpis)[:2]
     restored = (expected.category_kpis, expected.order_kpis)
     _damage_total_revenue(pipeline, day)
     assert [pipeline.kpis(source) == restored for source in ("delta", "dynamodb")] == [False, False]
@@ -121,16 +117,17 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
         page = browser.new_page(viewport={"width": 1800, "height": 1000})
         page.set_default_timeout(60_000)
 
-        page.goto(f"{dagster_dev}/locations/{LOCATION}/jobs/{REBUILD_JOB}/playground")
+        page.goto(f"{dagster_dev}/locations/{LOCATION}/jobs/{BACKFILL_JOB}")
         _skip_the_welcome_dialog(page)
-        _replace_launchpad_config(page, BACKFILL_CONFIG.format(day=day))
-        page.get_by_role("button", name="Launch Run").click()
-        # The launched run's page polls the server without pause: leave it, two cores run the backfill.
-        page.wait_for_url(RUN_PAGE)
-        launched = RUN_PAGE.search(page.url).group(1)
+        backfill_id = _launch_backfill(page, day, next_day)
+        # The pages of a running backfill poll the server without pause: leave them, two cores run it.
         page.goto("about:blank")
-        backfill = _finished_run(dagster_dev, {"runIds": [launched]}, tmp_path)
+        backfill = _finished_run(
+            dagster_dev, {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}, tmp_path
+        )
         assert backfill["status"] == "SUCCESS"
+        tags = {tag["key"]: tag["value"] for tag in backfill["tags"]}
+        assert (tags[PARTITION_RANGE_TAGS[0]], tags[PARTITION_RANGE_TAGS[1]]) == (day, next_day)
         assert pipeline.kpis("delta") == pipeline.kpis("dynamodb") == restored
 
         page.goto(f"{dagster_dev}/assets/marts/order_kpis?view=checks")
@@ -169,11 +166,23 @@ def _damage_total_revenue(pipeline, day: str) -> None:
     )
 
 
-def _replace_launchpad_config(page, text: str) -> None:
-    """Inserted, not typed: the config editor would indent typed lines again and close their quotes."""
-    page.locator(".CodeMirror").first.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.insert_text(text)
+def _launch_backfill(page, first: str, last: str) -> str:
+    """The job's "Materialize all", a range of dates typed in the partition picker, "Launch backfill";
+    returns the backfill's id from the notice the UI shows. (One date would launch a plain run.)"""
+    page.get_by_text("Materialize all").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Show all partitions").click()  # the picker starts at the last 90 days
+    picker = dialog.locator("input[type=text]")
+    picker.fill(f"[{first}...{last}]")
+    picker.press("Enter")
+    expect(dialog.get_by_text(f"{_days_in(first, last)} partitions")).to_be_visible()
+    dialog.get_by_role("button", name="Launch backfill").click()
+    notice = page.get_by_text(BACKFILL_CREATED)
+    return BACKFILL_CREATED.search(notice.inner_text()).group(1)
+
+
+def _days_in(first: str, last: str) -> int:
+    return (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
 
 
 def _finished_run(url: str, runs: dict, logs: Path) -> dict:

@@ -3,8 +3,9 @@
     remembers how far it has read in a Delta table property, written after its merge: a crash before that
     only makes the next cycle recompute the same dates again. -#}
 
-{#- A backfill (`ecom backfill --start D --end D`, or the marts_rebuild job in Dagster) passes its first and
-    last order date as the vars backfill_start and backfill_end: (first, last), or none outside a backfill. -#}
+{#- A backfill (`ecom backfill --start D --end D`, or a run of the kpi_backfill job over a range of order-date
+    partitions in Dagster) passes its first and last order date as the vars backfill_start and backfill_end:
+    (first, last), or none outside a backfill. -#}
 {% macro backfill_dates() %}
     {%- set first, last = var('backfill_start', none), var('backfill_end', none) -%}
     {{ return((first, last) if first and last else none) }}

@@ -33,10 +33,9 @@ rebuild_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*dbt_models.keys, *dynamodb_kpis.keys),
     description=(
         "Rebuild every model from the raw tables and re-export the marts, without ingesting or "
-        "archiving (`ecom rebuild`): full_refresh: true in the Launchpad. Run with false, it builds what "
-        "changed, like a cycle."
+        "archiving (`ecom rebuild`): in the Launchpad set ops.dbt_models.config.full_refresh to true and "
+        "launch without a partition. Left false, it builds what changed, like a cycle."
     ),
-    config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
     tags={"dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
     executor_def=dg.in_process_executor,
 )

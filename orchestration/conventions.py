@@ -9,9 +9,9 @@ SERVICE_RETRIES = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPO
 # A cycle that runs longer than this is stuck: run monitoring fails it and the next one starts.
 CYCLE_MAX_RUNTIME_SECONDS = 3600
 
-# The KPI marts and their DynamoDB mirror are partitioned by order date (UTC), one partition a day, so the
-# UI can backfill a range of dates. The first partition is theLook's first order date and the last is today;
-# a team with older history sets an earlier start.
+# The KPI marts are partitioned by order date (UTC), one partition a day, so the UI can backfill a range of
+# dates. The first partition is theLook's first order date and the last is today; a team with older history
+# sets an earlier start.
 ORDER_DATES = dg.DailyPartitionsDefinition(start_date="2019-01-01", end_offset=1)
 
 # Who answers for the assets, shown in the asset UI; the team adopting the project sets its own.

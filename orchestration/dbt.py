@@ -4,6 +4,7 @@ import importlib.metadata
 import json
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from functools import cached_property
@@ -19,6 +20,7 @@ from dagster_dbt import (
 )
 from packaging.version import Version
 
+from export.report import order_dates_recomputed, table_version
 from orchestration.conventions import ORDER_DATES, OWNERS
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
@@ -141,10 +143,45 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     spark_remote = ecom.settings().spark_remote
     os.environ["SPARK_REMOTE"] = spark_remote
     spark = ecom.spark()
+    order_dates = order_dates_of(context)
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
-    events = dbt.cli(dbt_arguments(config, order_dates_of(context)), context=context)
+        # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
+        marts_before = {} if order_dates else _kpi_mart_versions(context, spark)
+    events = dbt.cli(dbt_arguments(config, order_dates), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
+    if marts_before:
+        started = time.monotonic()
+        with service_boundary(spark_remote):
+            recomputed = list(_partitions_recomputed_by_the_cycle(spark, marts_before))
+        context.log.info(
+            f"{len(recomputed)} KPI mart partition(s) recomputed by this cycle "
+            f"(read from the marts' change feed in {time.monotonic() - started:.1f}s)"
+        )
+        yield from recomputed
+
+
+def _kpi_mart_versions(context: dg.AssetExecutionContext, spark) -> dict[dg.AssetKey, int | None]:
+    """The Delta version of every KPI mart (the partitioned models) this run builds, before dbt starts."""
+    specs = context.assets_def.specs_by_key
+    return {
+        key: table_version(spark, ".".join(key.path))
+        for key in context.selected_asset_keys
+        if specs[key].partitions_def is not None
+    }
+
+
+def _partitions_recomputed_by_the_cycle(
+    spark, versions_before: Mapping[dg.AssetKey, int | None]
+) -> Iterator[dg.AssetMaterialization]:
+    """A cycle runs without a partition and recomputes whichever order dates its changes touch: Dagster
+    hears of each date it recomputed as a materialization of that partition of the mart, so the mart's
+    partitions in the UI show the dates computed, by cycles and backfills alike."""
+    for key, version in versions_before.items():
+        for day in order_dates_recomputed(spark, ".".join(key.path), version):
+            yield dg.AssetMaterialization(
+                asset_key=key, partition=day, description="KPI rows of this order date recomputed by a cycle"
+            )
 
 
 def _with_model_metadata(context: dg.AssetExecutionContext, spark, events: Iterator) -> Iterator:

@@ -55,7 +55,10 @@ ASSETS_SHOWN = (
     "category_kpis",
     "dynamodb_kpis",
 )
+MARTS = ("order_kpis", "category_kpis")
 BACKFILL_CREATED = re.compile(r"Created backfill (\w+)")
+PARTITION_STATS = """query Stats($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode { partitionStats { numMaterialized } } } }"""
 RUNS = """query Runs($filter: RunsFilter) {
   runsOrError(filter: $filter) { ... on Runs { results { runId status tags { key value } } } } }"""
 
@@ -107,6 +110,10 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
     # A KPI row damaged in the Delta mart and in DynamoDB: only a backfill of its date rebuilds it in
     # Delta (no input changed), and only that run's export writes it again.
     expected = expected_outputs([delivery])
+    # The cycle ran without a partition; the dates it computed show as the marts' materialized partitions.
+    dates = {mart: {row["order_date"] for row in getattr(expected, mart)} for mart in MARTS}
+    for mart, computed in dates.items():
+        assert _materialized_partitions(dagster_dev, ["marts", mart]) == len(computed)
     day, next_day = sorted(row["order_date"] for row in expected.order_kpis)[:2]
     restored = (expected.category_kpis, expected.order_kpis)
     _damage_total_revenue(pipeline, day)
@@ -191,14 +198,22 @@ def _finished_run(url: str, runs: dict, logs: Path) -> dict:
 
 
 def _finished_runs(url: str, runs: dict) -> list[dict]:
-    body = json.dumps(
-        {"query": RUNS, "variables": {"filter": {**runs, "statuses": ["SUCCESS", "FAILURE"]}}}
-    ).encode()
+    filter_ = {**runs, "statuses": ["SUCCESS", "FAILURE"]}
+    return _graphql(url, RUNS, {"filter": filter_})["runsOrError"]["results"]
+
+
+def _materialized_partitions(url: str, key: list[str]) -> int:
+    node = _graphql(url, PARTITION_STATS, {"key": {"path": key}})["assetNodeOrError"]
+    return node["partitionStats"]["numMaterialized"]
+
+
+def _graphql(url: str, query: str, variables: dict) -> dict:
+    body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(
         f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["data"]["runsOrError"]["results"]
+        return json.load(response)["data"]
 
 
 def _path_with_venv() -> str:

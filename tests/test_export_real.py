@@ -10,6 +10,7 @@ import pytest
 
 from export.archive import move_applied_files
 from export.dynamodb import kpi_tables, scan_items, sync_table
+from export.report import order_dates_recomputed, table_version
 from ingestion.raw_tables import LedgerEntry
 
 pytestmark = pytest.mark.slow
@@ -107,3 +108,37 @@ def test_a_redelivery_under_the_same_key_keeps_both_archived_copies(pipeline):
         move_applied_files(s3, bucket, [_entry("landing/orders/same.csv", "accepted", etag, len(body))])
     bodies = sorted(s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in pipeline.keys("archive/"))
     assert bodies == [b"first version\n", b"second version\n"]
+
+
+MERGE = (
+    "MERGE INTO {table} t USING (SELECT * FROM VALUES {rows} AS s(order_date, total_orders)) s "
+    "ON t.order_date = s.order_date WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+)
+
+
+def test_a_cycle_finds_the_order_dates_a_kpi_mart_recomputed(pipeline):
+    spark, table = pipeline.spark, "default.recomputed_dates_probe"
+    spark.sql(f"DROP TABLE IF EXISTS {table}")
+    created = (
+        f"CREATE TABLE {table} USING delta TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true') AS "
+        "SELECT * FROM VALUES (DATE'2025-03-01', 1), (DATE'2025-03-02', 2), (DATE'2025-03-03', 3) "
+        "AS t(order_date, total_orders)"
+    )
+    spark.sql(created)
+    assert order_dates_recomputed(spark, table, None) == ["2025-03-01", "2025-03-02", "2025-03-03"]
+
+    before = table_version(spark, table)
+    assert order_dates_recomputed(spark, table, before) == []
+    spark.sql(MERGE.format(table=table, rows="(DATE'2025-03-02', 5), (DATE'2025-03-04', 1)"))
+    spark.sql(f"DELETE FROM {table} WHERE order_date = DATE'2025-03-03'")
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('ecom.probe' = '1')")
+    assert order_dates_recomputed(spark, table, before) == ["2025-03-02", "2025-03-03", "2025-03-04"]
+
+    # Built again, or without a change feed: every date it holds.
+    before = table_version(spark, table)
+    spark.sql(created.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
+    assert order_dates_recomputed(spark, table, before) == ["2025-03-01", "2025-03-02", "2025-03-03"]
+    before = table_version(spark, table)
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'false')")
+    spark.sql(MERGE.format(table=table, rows="(DATE'2025-03-01', 9)"))
+    assert order_dates_recomputed(spark, table, before) == ["2025-03-01", "2025-03-02", "2025-03-03"]

@@ -10,10 +10,12 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -191,8 +193,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from orchestration.dbt import check_backfill_range
-
     try:
         check_backfill_range(args.start, args.end)
     except ValueError as error:
@@ -204,6 +204,38 @@ def _backfill(args: argparse.Namespace) -> int:
         args.end,
     )
     return 0 if execute_cycle(order_dates=(args.start, args.end)) else 1
+
+
+def check_backfill_range(start: str, end: str) -> None:
+    """`ecom backfill`'s dates: each a calendar date written YYYY-MM-DD that is an order-date partition,
+    the end not before the start. The UI's partition picker only offers such ranges."""
+    from orchestration.conventions import ORDER_DATES
+
+    first, last = _iso_date("--start", start), _iso_date("--end", end)
+    if last < first:
+        raise ValueError(f"--end {last} is before --start {first}")
+    for name, day in (("--start", start), ("--end", end)):
+        if not ORDER_DATES.has_partition_key(day):
+            first_partition, last_partition = (
+                ORDER_DATES.get_first_partition_key(),
+                ORDER_DATES.get_last_partition_key(),
+            )
+            raise ValueError(
+                f"{name} {day} is not an order-date partition: they run from {first_partition} to "
+                f"{last_partition} (ORDER_DATES in orchestration/conventions.py)"
+            )
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(name: str, text: str) -> date:
+    try:
+        if ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"{name} {text!r} is not a date in the form YYYY-MM-DD")
 
 
 def _rebuild(args: argparse.Namespace) -> int:

@@ -3,10 +3,8 @@
 import importlib.metadata
 import json
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date
 from functools import cached_property
 from typing import Any
 
@@ -19,8 +17,9 @@ from dagster_dbt import (
     dbt_assets,
 )
 from packaging.version import Version
+from pyspark.errors import PySparkException
 
-from export.report import order_dates_recomputed, table_version
+from export.mart_changes import order_dates_recomputed, table_version
 from orchestration.conventions import ORDER_DATES, OWNERS
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
@@ -67,8 +66,6 @@ class DbtCli(DbtCliResource):
         return None
 
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
 translator = EcomDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
@@ -99,33 +96,6 @@ def order_dates_of(context: dg.AssetExecutionContext) -> dg.PartitionKeyRange | 
     return None
 
 
-def check_backfill_range(start: str, end: str) -> None:
-    """`ecom backfill`'s dates: each a calendar date written YYYY-MM-DD that is an order-date partition,
-    the end not before the start. The UI's partition picker only offers such ranges."""
-    first, last = _iso_date("--start", start), _iso_date("--end", end)
-    if last < first:
-        raise ValueError(f"--end {last} is before --start {first}")
-    for name, day in (("--start", start), ("--end", end)):
-        if not ORDER_DATES.has_partition_key(day):
-            first_partition, last_partition = (
-                ORDER_DATES.get_first_partition_key(),
-                ORDER_DATES.get_last_partition_key(),
-            )
-            raise ValueError(
-                f"{name} {day} is not an order-date partition: they run from {first_partition} to "
-                f"{last_partition} (ORDER_DATES in orchestration/conventions.py)"
-            )
-
-
-def _iso_date(name: str, text: str) -> date:
-    try:
-        if ISO_DATE.fullmatch(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValueError(f"{name} {text!r} is not a date in the form YYYY-MM-DD")
-
-
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -151,37 +121,58 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     events = dbt.cli(dbt_arguments(config, order_dates), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
     if marts_before:
-        started = time.monotonic()
-        with service_boundary(spark_remote):
-            recomputed = list(_partitions_recomputed_by_the_cycle(spark, marts_before))
-        context.log.info(
-            f"{len(recomputed)} KPI mart partition(s) recomputed by this cycle "
-            f"(read from the marts' change feed in {time.monotonic() - started:.1f}s)"
-        )
-        yield from recomputed
+        yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)
+
+
+RECOMPUTED_BY_A_CYCLE = "KPI rows of this order date recomputed by a cycle"
+
+# The models partitioned by order date (dbt meta `partitioned_by: order_date`).
+KPI_MARTS = [spec.key for spec in dbt_models.specs if spec.partitions_def is not None]
 
 
 def _kpi_mart_versions(context: dg.AssetExecutionContext, spark) -> dict[dg.AssetKey, int | None]:
-    """The Delta version of every KPI mart (the partitioned models) this run builds, before dbt starts."""
-    specs = context.assets_def.specs_by_key
+    """The Delta version of every KPI mart this run builds, before dbt starts."""
     return {
         key: table_version(spark, ".".join(key.path))
         for key in context.selected_asset_keys
-        if specs[key].partitions_def is not None
+        if key in KPI_MARTS
     }
 
 
 def _partitions_recomputed_by_the_cycle(
-    spark, versions_before: Mapping[dg.AssetKey, int | None]
+    context: dg.AssetExecutionContext, spark, versions_before: Mapping[dg.AssetKey, int | None]
 ) -> Iterator[dg.AssetMaterialization]:
     """A cycle runs without a partition and recomputes whichever order dates its changes touch: Dagster
     hears of each date it recomputed as a materialization of that partition of the mart, so the mart's
-    partitions in the UI show the dates computed, by cycles and backfills alike."""
-    for key, version in versions_before.items():
-        for day in order_dates_recomputed(spark, ".".join(key.path), version):
-            yield dg.AssetMaterialization(
-                asset_key=key, partition=day, description="KPI rows of this order date recomputed by a cycle"
+    partitions in the UI show the dates computed. The marts are committed by now: a failure to read
+    the dates only leaves them unreported, it does not fail the cycle."""
+    started = time.monotonic()
+    try:
+        recomputed = {
+            key: order_dates_recomputed(spark, ".".join(key.path), version)
+            for key, version in versions_before.items()
+        }
+    except PySparkException as error:
+        context.log.warning(
+            f"could not read which order dates the KPI marts recomputed ({str(error).splitlines()[0]}); "
+            "the marts are built, only their partitions in the UI miss this cycle's dates"
+        )
+        return
+    partitions = set(ORDER_DATES.get_partition_keys())
+    for key, days in recomputed.items():
+        shown = [day for day in days if day in partitions]
+        if len(shown) < len(days):
+            context.log.warning(
+                f"{key.to_user_string()}: {len(days) - len(shown)} recomputed order date(s) are not "
+                "partitions (before the first one or after today, ORDER_DATES) and are not reported"
             )
+        for day in shown:
+            yield dg.AssetMaterialization(asset_key=key, partition=day, description=RECOMPUTED_BY_A_CYCLE)
+    total = sum(len(days) for days in recomputed.values())
+    context.log.info(
+        f"{total} KPI mart partition(s) recomputed by this cycle "
+        f"(read from the marts' change feed in {time.monotonic() - started:.1f}s)"
+    )
 
 
 def _with_model_metadata(context: dg.AssetExecutionContext, spark, events: Iterator) -> Iterator:

@@ -1,4 +1,5 @@
-"""The single Dagster code location: assets, the cycle and rebuild jobs, the landing sensor and resources."""
+"""The single Dagster code location: assets, the cycle, backfill and rebuild jobs, the landing sensor and
+resources."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dagster as dg
 from orchestration.assets import archived_files, dynamodb_kpis, landing_zone, raw_tables
 from orchestration.checks import freshness_job, freshness_schedule, marts_keep_up_with_landing
 from orchestration.conventions import CYCLE_MAX_RUNTIME_SECONDS
-from orchestration.dbt import DbtCli, dbt_models
+from orchestration.dbt import KPI_MARTS, DbtCli, dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.notifications import build_notification_sensors
 from orchestration.resources import EcomResource
@@ -41,9 +42,6 @@ rebuild_job = dg.define_asset_job(
 )
 
 BACKFILL_JOB = "kpi_backfill"
-
-# The KPI marts are the models partitioned by order date (dbt meta `partitioned_by: order_date`).
-KPI_MARTS = [spec.key for spec in dbt_models.specs if spec.partitions_def is not None]
 
 backfill_job = dg.define_asset_job(
     BACKFILL_JOB,

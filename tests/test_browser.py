@@ -1,5 +1,5 @@
 """The operator's view, in a real browser: `dagster dev` on loopback, a cycle started by the landing
-sensor, then a backfill of one date launched from the UI's partition picker; the asset graph shows the
+sensor, then a backfill of two dates launched from the UI's partition picker; the asset graph shows the
 project's assets and checks, and its screenshot is the one in the README (docs/images/asset-graph.png)."""
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
     dates = {mart: {row["order_date"] for row in getattr(expected, mart)} for mart in MARTS}
     for mart, computed in dates.items():
         assert _materialized_partitions(dagster_dev, ["marts", mart]) == len(computed)
-    day, next_day = sorted(row["order_date"] for row in expected.order_kpis)[:2]
+    day, second_day = sorted(row["order_date"] for row in expected.order_kpis)[:2]
     restored = (expected.category_kpis, expected.order_kpis)
     _damage_total_revenue(pipeline, day)
     assert [pipeline.kpis(source) == restored for source in ("delta", "dynamodb")] == [False, False]
@@ -126,7 +126,7 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
 
         page.goto(f"{dagster_dev}/locations/{LOCATION}/jobs/{BACKFILL_JOB}")
         _skip_the_welcome_dialog(page)
-        backfill_id = _launch_backfill(page, day, next_day)
+        backfill_id = _launch_backfill(page, day, second_day)
         # The pages of a running backfill poll the server without pause: leave them, two cores run it.
         page.goto("about:blank")
         backfill = _finished_run(
@@ -134,7 +134,7 @@ def test_a_cycle_from_the_sensor_and_a_backfill_from_the_ui_show_in_the_asset_gr
         )
         assert backfill["status"] == "SUCCESS"
         tags = {tag["key"]: tag["value"] for tag in backfill["tags"]}
-        assert (tags[PARTITION_RANGE_TAGS[0]], tags[PARTITION_RANGE_TAGS[1]]) == (day, next_day)
+        assert (tags[PARTITION_RANGE_TAGS[0]], tags[PARTITION_RANGE_TAGS[1]]) == (day, second_day)
         assert pipeline.kpis("delta") == pipeline.kpis("dynamodb") == restored
 
         page.goto(f"{dagster_dev}/assets/marts/order_kpis?view=checks")

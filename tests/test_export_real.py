@@ -10,7 +10,7 @@ import pytest
 
 from export.archive import move_applied_files
 from export.dynamodb import kpi_tables, scan_items, sync_table
-from export.report import order_dates_recomputed, table_version
+from export.mart_changes import order_dates_recomputed, table_version
 from ingestion.raw_tables import LedgerEntry
 
 pytestmark = pytest.mark.slow
@@ -110,9 +110,11 @@ def test_a_redelivery_under_the_same_key_keeps_both_archived_copies(pipeline):
     assert bodies == [b"first version\n", b"second version\n"]
 
 
+# As the marts merge: recomputed dates updated or inserted, a recomputed date left without rows deleted.
 MERGE = (
     "MERGE INTO {table} t USING (SELECT * FROM VALUES {rows} AS s(order_date, total_orders)) s "
-    "ON t.order_date = s.order_date WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+    "ON t.order_date = s.order_date WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT * "
+    "WHEN NOT MATCHED BY SOURCE AND t.order_date = DATE'{emptied}' THEN DELETE"
 )
 
 
@@ -129,16 +131,16 @@ def test_a_cycle_finds_the_order_dates_a_kpi_mart_recomputed(pipeline):
 
     before = table_version(spark, table)
     assert order_dates_recomputed(spark, table, before) == []
-    spark.sql(MERGE.format(table=table, rows="(DATE'2025-03-02', 5), (DATE'2025-03-04', 1)"))
-    spark.sql(f"DELETE FROM {table} WHERE order_date = DATE'2025-03-03'")
+    merged = "(DATE'2025-03-02', 5), (DATE'2025-03-04', 1)"
+    spark.sql(MERGE.format(table=table, rows=merged, emptied="2025-03-03"))
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('ecom.probe' = '1')")
     assert order_dates_recomputed(spark, table, before) == ["2025-03-02", "2025-03-03", "2025-03-04"]
 
     # Built again, or without a change feed: every date it holds.
     before = table_version(spark, table)
-    spark.sql(created.replace("CREATE TABLE", "CREATE OR REPLACE TABLE"))
-    assert order_dates_recomputed(spark, table, before) == ["2025-03-01", "2025-03-02", "2025-03-03"]
+    spark.sql(created.replace("CREATE TABLE", "CREATE OR REPLACE TABLE").replace("2025-03-0", "2025-04-0"))
+    assert order_dates_recomputed(spark, table, before) == ["2025-04-01", "2025-04-02", "2025-04-03"]
     before = table_version(spark, table)
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'false')")
-    spark.sql(MERGE.format(table=table, rows="(DATE'2025-03-01', 9)"))
-    assert order_dates_recomputed(spark, table, before) == ["2025-03-01", "2025-03-02", "2025-03-03"]
+    spark.sql(MERGE.format(table=table, rows="(DATE'2025-04-01', 9)", emptied="2025-04-03"))
+    assert order_dates_recomputed(spark, table, before) == ["2025-04-01", "2025-04-02"]

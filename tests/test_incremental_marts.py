@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from ingestion.landing import upload_directory
@@ -74,6 +75,14 @@ def _tables_merged_by_the_latest_dbt_build() -> set[str]:
     return {match.group(1) for sql in statements for match in MERGE_INTO.finditer(sql)}
 
 
+def _partitions_reported_by_the_latest_run(key: list[str]) -> list[str]:
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(limit=1)
+        records = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    materializations = (record.asset_materialization for record in records)
+    return sorted(m.partition for m in materializations if m.asset_key.path == key and m.partition)
+
+
 def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_its_dates(pipeline, tmp_path):
     deliveries = [_write(tmp_path / name, files) for name, files in DELIVERIES.items()]
 
@@ -88,6 +97,8 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     merged = _tables_merged_by_the_latest_dbt_build()
     assert "intermediate.int_orders__current" in merged
     assert not merged & {f"intermediate.int_{e}__{s}" for e in ("products", "order_items") for s in STEPS}
+    # Moving o1 from 03-05 to 03-03 recomputed both dates; 03-05 lost its rows. Dagster heard of both.
+    assert _partitions_reported_by_the_latest_run(["marts", "order_kpis"]) == ["2025-03-03", "2025-03-05"]
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a
     # damaged row inside the range are set right in Delta and DynamoDB.
     pipeline.spark.sql(

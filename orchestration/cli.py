@@ -189,7 +189,9 @@ def _upload(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return 0 if execute_cycle() else 1
+    from orchestration.conventions import CYCLE_JOB
+
+    return 0 if execute_job(CYCLE_JOB, {"ecom/trigger": "cli"}) else 1
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -203,7 +205,10 @@ def _backfill(args: argparse.Namespace) -> int:
         args.start,
         args.end,
     )
-    return 0 if execute_cycle(order_dates=(args.start, args.end)) else 1
+    from orchestration.conventions import BACKFILL_JOB
+
+    partition_range = dict(zip(PARTITION_RANGE_TAGS, (args.start, args.end), strict=True))
+    return 0 if execute_job(BACKFILL_JOB, {"ecom/trigger": "cli-backfill", **partition_range}) else 1
 
 
 def check_backfill_range(start: str, end: str) -> None:
@@ -240,14 +245,15 @@ def _iso_date(name: str, text: str) -> date:
 
 def _rebuild(args: argparse.Namespace) -> int:
     log.info("rebuilding every model from the raw tables (dbt --full-refresh) and re-exporting the marts")
-    return 0 if execute_cycle(full_refresh=True) else 1
+    from orchestration.conventions import REBUILD_JOB
+
+    return 0 if execute_job(REBUILD_JOB, {"ecom/trigger": "cli-rebuild"}, full_refresh=True) else 1
 
 
-def execute_cycle(full_refresh: bool = False, order_dates: tuple[str, str] | None = None) -> bool:
-    """One run through the Dagster definitions, recorded in DAGSTER_HOME like a sensor-started run: a
-    cycle; with `full_refresh`, the marts_rebuild job (every model from the raw tables, no ingestion or
-    archiving); with `order_dates` (first, last), the kpi_backfill job over that range of partitions, as
-    a backfill launched from the UI runs it."""
+def execute_job(job_name: str, tags: dict[str, str], full_refresh: bool = False) -> bool:
+    """One run of a job of the Dagster definitions in this process, recorded in DAGSTER_HOME like a run
+    the daemon launches: a cycle, a backfill (its partition range in `tags`, as a backfill launched from
+    the UI has it) or, with `full_refresh`, a rebuild of every model from the raw tables."""
     import dagster as dg
 
     from orchestration.cycles import cycle_lock, process_tags, wait_for_other_runs
@@ -255,17 +261,8 @@ def execute_cycle(full_refresh: bool = False, order_dates: tuple[str, str] | Non
 
     dagster_home = ensure_dagster_home()
     refresh_manifest()
-    from orchestration.definitions import BACKFILL_JOB, CYCLE_JOB, REBUILD_JOB, defs
+    from orchestration.definitions import defs
 
-    if order_dates:
-        job_name, tags = (
-            BACKFILL_JOB,
-            {"ecom/trigger": "cli-backfill", **dict(zip(PARTITION_RANGE_TAGS, order_dates, strict=True))},
-        )
-    elif full_refresh:
-        job_name, tags = REBUILD_JOB, {"ecom/trigger": "cli-rebuild"}
-    else:
-        job_name, tags = CYCLE_JOB, {"ecom/trigger": "cli"}
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance, cycle_lock(dagster_home):
         wait_for_other_runs(instance)

@@ -6,6 +6,12 @@ import dagster as dg
 # Each step is idempotent (see docs/design.md), so a retry repeats no work twice.
 SERVICE_RETRIES = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
+# The jobs an operator launches: a cycle (the sensor, `ecom run`), a backfill of order dates (`ecom
+# backfill`) and a rebuild of every model from the raw tables (`ecom rebuild`).
+CYCLE_JOB = "ecom_cycle"
+BACKFILL_JOB = "kpi_backfill"
+REBUILD_JOB = "marts_rebuild"
+
 # A cycle that runs longer than this is stuck: run monitoring fails it and the next one starts.
 CYCLE_MAX_RUNTIME_SECONDS = 3600
 

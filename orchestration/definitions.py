@@ -7,14 +7,13 @@ import dagster as dg
 
 from orchestration.assets import archived_files, dynamodb_kpis, landing_zone, raw_tables
 from orchestration.checks import freshness_job, freshness_schedule, marts_keep_up_with_landing
-from orchestration.conventions import CYCLE_MAX_RUNTIME_SECONDS
+from orchestration.conventions import BACKFILL_JOB, CYCLE_JOB, CYCLE_MAX_RUNTIME_SECONDS, REBUILD_JOB
 from orchestration.dbt import KPI_MARTS, DbtCli, dbt_models
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
 from orchestration.notifications import build_notification_sensors
 from orchestration.resources import EcomResource
 from orchestration.sensors import build_landing_sensor
 
-CYCLE_JOB = "ecom_cycle"
 CYCLE_TAG = "ecom/cycle"
 
 cycle_job = dg.define_asset_job(
@@ -27,8 +26,6 @@ cycle_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
-REBUILD_JOB = "marts_rebuild"
-
 rebuild_job = dg.define_asset_job(
     REBUILD_JOB,
     selection=dg.AssetSelection.assets(*dbt_models.keys, *dynamodb_kpis.keys),
@@ -40,8 +37,6 @@ rebuild_job = dg.define_asset_job(
     tags={"dagster/max_runtime": str(CYCLE_MAX_RUNTIME_SECONDS)},
     executor_def=dg.in_process_executor,
 )
-
-BACKFILL_JOB = "kpi_backfill"
 
 backfill_job = dg.define_asset_job(
     BACKFILL_JOB,

@@ -5,6 +5,8 @@ dbt's own timings are per node; this splits them by statement, which is what the
     .venv/bin/python benchmarks/dbt_statements.py target/dbt_models-*/dbt.log
 
 Prints one line per log, oldest first: the build's elapsed seconds and, per kind, count and seconds.
+A statement's seconds are dbt's: for MERGE, CREATE and the like the server's whole work, but a query's
+rows are fetched after dbt stops its clock, so for tests, probes and watermarks only the count tells.
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from pathlib import Path
 COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 
-def statement_kind(sql: str) -> str:
+def statement_kind(sql: str, node: str) -> str:
     text = " ".join(COMMENT.sub("", sql).split()).lower()
+    if node.startswith("test."):
+        return "test"
     if text.startswith("select 1 from") and text.endswith("limit 1"):
         return "probe"
     if "nothing changed: no merge" in text:
         return "skipped merge"
-    return "merge" if "merge into" in text else "other"
+    if "merge into" in text:
+        return "merge"
+    if text.startswith("select cast(coalesce(max("):
+        return "watermark"
+    if text.startswith("create or replace"):
+        return "view or table"
+    return "catalog" if text.startswith(("show ", "describe ")) else "other"
 
 
 def seconds_by_kind(log: Path) -> tuple[Counter, Counter]:
@@ -38,9 +48,10 @@ def seconds_by_kind(log: Path) -> tuple[Counter, Counter]:
         event = json.loads(line)
         name, thread = event["info"]["name"], event["info"]["thread"]
         if name == "SQLQuery":
-            pending[thread] = event["data"]["sql"]
+            node = (event["data"].get("node_info") or {}).get("unique_id", "")
+            pending[thread] = statement_kind(event["data"]["sql"], node)
         elif name == "SQLQueryStatus" and thread in pending:
-            kind = statement_kind(pending.pop(thread))
+            kind = pending.pop(thread)
             count[kind] += 1
             seconds[kind] += event["data"]["elapsed"]
     return count, seconds

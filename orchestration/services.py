@@ -283,7 +283,10 @@ def spark_server_conf(
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={state_dir / 'metastore_db'};create=true"
         ),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state_dir}",
+        # Deep stacks in a Java Flight Recorder profile (benchmarks/cycle_profile.py); free unless recording.
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={state_dir} -XX:FlightRecorderOptions:stackdepth=1024"
+        ),
         "spark.sql.warehouse.dir": settings.warehouse,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",

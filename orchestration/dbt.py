@@ -20,7 +20,7 @@ from packaging.version import Version
 from pyspark.errors import PySparkException
 
 from export.mart_changes import order_dates_recomputed, table_version
-from orchestration.conventions import ORDER_DATES, OWNERS
+from orchestration.conventions import BACKFILL_JOB, ORDER_DATES, OWNERS, REBUILD_JOB
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
@@ -79,6 +79,12 @@ def dbt_arguments(config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | No
     """A run of a range of order-date partitions (a backfill from the UI or `ecom backfill`) rebuilds the
     marts' rows of those dates from the current-state tables, on top of what changed: dbt gets the first
     and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql)."""
+    if config.full_refresh and order_dates is not None:
+        raise dg.Failure(
+            f"full_refresh rebuilds every order date, but this run is for {order_dates.start} to "
+            f"{order_dates.end}, and Dagster would record only those as rebuilt; nothing was built. Launch "
+            f"{REBUILD_JOB} without a partition to rebuild everything, or {BACKFILL_JOB} over those dates."
+        )
     arguments = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         arguments.append("--full-refresh")

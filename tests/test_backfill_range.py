@@ -51,6 +51,13 @@ def test_a_range_of_partitions_reaches_dbt_as_vars():
     ]
 
 
+def test_a_full_refresh_of_some_partitions_is_refused_before_dbt_starts():
+    """A full refresh rebuilds every date; Dagster would record only the run's partitions as built."""
+    dates = dg.PartitionKeyRange("2025-03-01", "2025-03-03")
+    with pytest.raises(dg.Failure, match=r"2025-03-01 to 2025-03-03.*nothing was built"):
+        dbt_arguments(DbtBuildConfig(full_refresh=True), dates)
+
+
 @pytest.mark.parametrize(
     ("run", "dates"),
     [

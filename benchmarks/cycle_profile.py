@@ -1,15 +1,17 @@
-"""Where a cycle's CPU goes: which process burns it (Spark server, dbt, the `ecom` process, DynamoDB
-Local, moto) and, with --jfr, what the Spark server does with its share, from a Java Flight Recorder
-profile grouped by phase of a query (executor tasks, Delta snapshot and scan planning, analysis, the Hive
-metastore, ...). The figures in docs/benchmarks.md ("A cycle's fixed cost inside the Spark server")
-come from it.
+"""Where a cycle's CPU goes: how much each service (the Spark server, DynamoDB Local, moto) and the
+command itself (`ecom run`, its dbt) burn while it runs and, with --jfr, what the Spark server does with
+its share, from a Java Flight Recorder profile grouped by the innermost known mechanism on each sampled
+stack (executor tasks, the Hive metastore, analysis, Delta's log and snapshot, ...). The figures in
+docs/benchmarks.md ("A cycle's fixed cost inside the Spark server") come from it.
 
     eval "$(.venv/bin/ecom services env)"
-    .venv/bin/python benchmarks/cycle_profile.py                 # profiles `ecom run`
-    .venv/bin/python benchmarks/cycle_profile.py --jfr -- .venv/bin/dbt build --project-dir . ...
+    .venv/bin/python benchmarks/cycle_profile.py                   # profiles `ecom run`
+    .venv/bin/python benchmarks/cycle_profile.py --jfr --every-second -- .venv/bin/dbt build ...
 
-A profile of the server needs the JDK's `jcmd` and `jfr` on PATH. It records with JFR's default
-settings, which left a cycle's time unchanged here (its "profile" settings doubled it).
+The services are those SPARK_REMOTE and AWS_ENDPOINT_URL_* point at. The command's CPU is exact (its
+rusage, children included); its split between dbt and the rest is sampled, so a dbt process's last second
+is missed. A profile of the server needs the JDK's `jcmd` and `jfr` on PATH; it records with JFR's
+default settings, which left a cycle's wall time unchanged here (the "profile" settings doubled it).
 """
 
 from __future__ import annotations
@@ -22,37 +24,37 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
+
+from orchestration.services import JFR_STACK_DEPTH
 
 SAMPLE_SECONDS = 1.0
+SERVICES_ENV = 'eval "$(.venv/bin/ecom services env)"'
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Process kinds by a fragment of their command line, first match wins.
-PROCESS_KINDS = [
-    ("SparkConnectServer", "spark"),
-    ("DynamoDBLocal", "dynamodb"),
-    ("moto", "moto"),
-    ("bin/dbt", "dbt"),
-    ("orchestration.cli", "ecom"),
-    ("bin/ecom", "ecom"),
-]
-# What the server is doing, by the innermost of these frames on a sampled stack.
+# What the server is doing, by the innermost of these frames (package path included) on a sampled stack.
 PHASES = [
     ("Executor$TaskRunner", "executor tasks"),
     ("PrepareDeltaScan", "Delta scan planning"),
-    ("Analyzer.execute", "analysis"),
-    ("HiveExternalCatalog", "Hive metastore"),
+    ("hive/HiveExternalCatalog", "Hive metastore"),
     ("DeltaLog", "Delta log and snapshot"),
-    ("Optimizer", "optimization"),
+    ("catalyst/analysis/", "analysis"),
+    ("catalyst/optimizer/", "optimization"),
     ("QueryPlanner.plan", "physical planning"),
     ("DAGScheduler", "job scheduling"),
     ("ClosureCleaner", "closure cleaning"),
     ("SparkConnectPlanner", "Spark Connect plan translation"),
 ]
 
+JFR_PRINT = ["jfr", "print", "--json", "--events", "jdk.ExecutionSample"]
+Process = tuple[int, int]  # pid and start time: a pid may be reused while the command runs
 
-def cpu_ticks_by_pid() -> dict[int, tuple[int, str]]:
-    """User plus system clock ticks so far and the command line of every process."""
-    found = {}
+
+def processes() -> dict[Process, tuple[int, int, str]]:
+    """Every process: its parent, user plus system clock ticks so far, and command line."""
+    found: dict[Process, tuple[int, int, str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -61,42 +63,97 @@ def cpu_ticks_by_pid() -> dict[int, tuple[int, str]]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        found[int(entry.name)] = (int(fields[11]) + int(fields[12]), command)
+        found[(int(entry.name), int(fields[19]))] = (
+            int(fields[1]),
+            int(fields[11]) + int(fields[12]),
+            command,
+        )
     return found
 
 
-def process_kind(command: str) -> str:
-    return next((kind for fragment, kind in PROCESS_KINDS if fragment in command), "other")
+def port_of(variable: str) -> int:
+    url = os.environ.get(variable)
+    port = urlparse(url.replace("sc://", "http://")).port if url else None
+    if port is None:
+        raise SystemExit(f"{variable} is not set to a URL with a port: run {SERVICES_ENV}")
+    return port
 
 
-def cpu_seconds_while(command: list[str]) -> tuple[float, Counter]:
-    """Run `command`; return its wall time and the CPU seconds each kind of process used meanwhile
-    (processes started during the run count from zero)."""
-    used: Counter = Counter()
-    before = cpu_ticks_by_pid()
+def service_kind(command: str, ports: dict[str, int]) -> str | None:
+    """Which of the environment's services a command line is, if any."""
+    arguments = command.split()
+    if "SparkConnectServer" in command and f"spark.connect.grpc.binding.port={ports['spark']}" in arguments:
+        return "spark" if arguments[0].endswith("/java") else None
+    if "dynamodb.services.local" in command and str(ports["dynamodb"]) in arguments:
+        return "dynamodb"
+    if "moto_server" in command and str(ports["s3"]) in arguments:
+        return "moto"
+    return None
+
+
+def in_tree(pid: int, root: int, parents: dict[int, int]) -> bool:
+    while pid > 1:
+        if pid == root:
+            return True
+        pid = parents.get(pid, 0)
+    return False
+
+
+def cpu_seconds_while(command: list[str], every_second: bool) -> tuple[float, Counter[str], int]:
+    """Run `command`; return its wall time, the CPU seconds of each service and of the command (split
+    into dbt and the rest), and its exit code."""
+    ports = {"spark": port_of("SPARK_REMOTE"), "s3": port_of("AWS_ENDPOINT_URL_S3")}
+    ports["dynamodb"] = port_of("AWS_ENDPOINT_URL_DYNAMODB")
+    seen = {process: ticks for process, (_, ticks, _) in processes().items()}
+    services: Counter[str] = Counter()
+    dbt_ticks: Counter[Process] = Counter()
     started = time.monotonic()
-    process = subprocess.Popen(command)
-    while process.poll() is None:
+    child = subprocess.Popen(command)
+    exited = 0
+    while not exited:
         time.sleep(SAMPLE_SECONDS)
-        now = cpu_ticks_by_pid()
-        for pid, (ticks, cmd) in now.items():
-            used[process_kind(cmd)] += ticks - before.get(pid, (0, ""))[0]
-        before = now
-    return time.monotonic() - started, Counter({kind: ticks / CLOCK_TICKS for kind, ticks in used.items()})
+        exited, status, usage = os.wait4(child.pid, os.WNOHANG)
+        table = processes()
+        parents = {pid: parent for (pid, _), (parent, _, _) in table.items()}
+        second: Counter[str] = Counter()
+        for process, (_, ticks, cmd) in table.items():
+            used = ticks - seen.get(process, 0)
+            seen[process] = ticks
+            if kind := service_kind(cmd, ports):
+                second[kind] += used
+            elif "bin/dbt" in cmd and in_tree(process[0], child.pid, parents):
+                dbt_ticks[process] = ticks
+        services += second
+        if every_second:
+            print(f"{time.monotonic() - started:5.0f} s  spark {100 * second['spark'] / CLOCK_TICKS:.0f}%")
+    wall = time.monotonic() - started
+    cpu = Counter({kind: ticks / CLOCK_TICKS for kind, ticks in services.items()})
+    cpu["dbt"] = sum(dbt_ticks.values()) / CLOCK_TICKS
+    cpu["the command, dbt aside"] = usage.ru_utime + usage.ru_stime - cpu["dbt"]
+    return wall, cpu, os.waitstatus_to_exitcode(status)
 
 
 def spark_server_pid() -> int:
-    port = os.environ["SPARK_REMOTE"].rsplit(":", 1)[1].split("/")[0]
-    for pid, (_, command) in cpu_ticks_by_pid().items():
-        java = command.split(" ", 1)[0].endswith("/java")
-        if java and "SparkConnectServer" in command and f"spark.connect.grpc.binding.port={port}" in command:
+    ports = {"spark": port_of("SPARK_REMOTE"), "s3": -1, "dynamodb": -1}
+    for (pid, _), (_, _, command) in processes().items():
+        if service_kind(command, ports) == "spark":
             return pid
-    raise SystemExit(f"no Spark Connect server listening on port {port} (SPARK_REMOTE)")
+    raise SystemExit(f"no Spark Connect server listening on port {ports['spark']} (SPARK_REMOTE)")
+
+
+@contextmanager
+def flight_recording(pid: int, recording: Path) -> Iterator[None]:
+    """A JFR recording of the server for the duration of the block, stopped even if the command fails."""
+    subprocess.run(["jcmd", str(pid), "JFR.start", "name=cycle", "settings=default"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["jcmd", str(pid), "JFR.stop", "name=cycle", f"filename={recording}"], check=True)
 
 
 def phase_of(frames: list[str]) -> str:
-    """The innermost known phase on a stack (frames leaf first): the Hive metastore called while
-    analysing a query counts as the metastore."""
+    """The innermost known mechanism on a stack (frames leaf first): the Hive metastore called while
+    analysing a query counts as the metastore, Delta's log read while planning a scan as the log."""
     for frame in frames:
         for fragment, phase in PHASES:
             if fragment in frame:
@@ -104,47 +161,54 @@ def phase_of(frames: list[str]) -> str:
     return "other"
 
 
-def server_phases(recording: Path) -> Counter:
+def server_phases(recording: Path) -> tuple[Counter[str], int]:
+    """Samples by phase, and how many stacks JFR cut short (a server started without the deep-stack
+    option keeps 64 frames, too few to see the outer phases)."""
     printed = subprocess.run(
-        ["jfr", "print", "--json", "--stack-depth", "512", "--events", "jdk.ExecutionSample", str(recording)],
+        [*JFR_PRINT, "--stack-depth", str(JFR_STACK_DEPTH), str(recording)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    phases: Counter = Counter()
+    phases: Counter[str] = Counter()
+    truncated = 0
     for event in json.loads(printed)["recording"]["events"]:
-        frames = [
-            f"{frame['method']['type']['name'].rsplit('/', 1)[-1]}.{frame['method']['name']}"
-            for frame in event["values"]["stackTrace"]["frames"]
-        ]
-        phases[phase_of(frames)] += 1
-    return phases
+        stack = event["values"]["stackTrace"]
+        truncated += bool(stack.get("truncated"))
+        phases[
+            phase_of([f"{f['method']['type']['name']}.{f['method']['name']}" for f in stack["frames"]])
+        ] += 1
+    return phases, truncated
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jfr", action="store_true", help="also profile the Spark server (jcmd, jfr)")
+    parser.add_argument("--every-second", action="store_true", help="print the server's CPU each second")
     parser.add_argument("command", nargs="*", default=[".venv/bin/ecom", "run"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         recording = Path(scratch) / "server.jfr"
         if args.jfr:
-            pid = str(spark_server_pid())
-            subprocess.run(["jcmd", pid, "JFR.start", "name=cycle", "settings=default"], check=True)
-        seconds, cpu = cpu_seconds_while(args.command)
+            with flight_recording(spark_server_pid(), recording):
+                seconds, cpu, code = cpu_seconds_while(args.command, args.every_second)
+        else:
+            seconds, cpu, code = cpu_seconds_while(args.command, args.every_second)
+        usage = ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.most_common())
+        print(f"wall {seconds:.1f} s; CPU seconds: {usage}")
         if args.jfr:
-            subprocess.run(["jcmd", pid, "JFR.stop", "name=cycle", f"filename={recording}"], check=True)
-        print(
-            f"wall {seconds:.1f} s; CPU seconds by process: "
-            + ", ".join(f"{kind} {value:.1f}" for kind, value in cpu.most_common())
-        )
-        if args.jfr:
-            phases = server_phases(recording)
-            total = sum(phases.values())
-            print(f"Spark server, {total} samples:")
-            for phase, count in phases.most_common():
-                print(f"  {100 * count / total:4.0f}%  {phase}")
-    return 0
+            print_phases(*server_phases(recording))
+    return code
+
+
+def print_phases(phases: Counter[str], truncated: int) -> None:
+    total = sum(phases.values())
+    if not total:
+        print("Spark server: no samples (did the command reach the server?)")
+        return
+    print(f"Spark server, {total} samples ({truncated} with cut-off stacks):")
+    for phase, count in phases.most_common():
+        print(f"  {100 * count / total:4.0f}%  {phase}")
 
 
 if __name__ == "__main__":

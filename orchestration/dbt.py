@@ -20,7 +20,7 @@ from packaging.version import Version
 from pyspark.errors import PySparkException
 
 from export.mart_changes import order_dates_recomputed, table_version
-from orchestration.conventions import BACKFILL_JOB, ORDER_DATES, OWNERS, REBUILD_JOB
+from orchestration.conventions import ORDER_DATES, OWNERS, REBUILD_JOB
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
@@ -79,12 +79,6 @@ def dbt_arguments(config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | No
     """A run of a range of order-date partitions (a backfill from the UI or `ecom backfill`) rebuilds the
     marts' rows of those dates from the current-state tables, on top of what changed: dbt gets the first
     and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql)."""
-    if config.full_refresh and order_dates is not None:
-        raise dg.Failure(
-            f"full_refresh rebuilds every order date, but this run is for {order_dates.start} to "
-            f"{order_dates.end}, and Dagster would record only those as rebuilt; nothing was built. Launch "
-            f"{REBUILD_JOB} without a partition to rebuild everything, or {BACKFILL_JOB} over those dates."
-        )
     arguments = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         arguments.append("--full-refresh")
@@ -92,6 +86,26 @@ def dbt_arguments(config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | No
         dates = {"backfill_start": order_dates.start, "backfill_end": order_dates.end}
         arguments += ["--vars", json.dumps(dates)]
     return arguments
+
+
+def refuse_full_refresh_of_partitions(
+    config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None
+) -> None:
+    """A full refresh rebuilds every order date, but Dagster would record only the run's partitions as
+    rebuilt: such a run (a date picked for marts_rebuild, or full_refresh set on a backfill) stops here,
+    before it touches Spark or dbt."""
+    if not (config.full_refresh and order_dates is not None):
+        return
+    dates = (
+        order_dates.start
+        if order_dates.start == order_dates.end
+        else f"{order_dates.start} to {order_dates.end}"
+    )
+    raise dg.Failure(
+        f"full_refresh rebuilds every order date, but this run is for {dates}; nothing was built. To rebuild "
+        f"everything, launch {REBUILD_JOB} without a partition; to rebuild those dates, launch the run "
+        "without full_refresh."
+    )
 
 
 def order_dates_of(context: dg.AssetExecutionContext) -> dg.PartitionKeyRange | None:
@@ -115,11 +129,12 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     The marts and quarantine tables get what an operator looks for on top of dbt's own metadata: the
     newest KPI rows, rejections by reason, pending items by cause.
     """
+    order_dates = order_dates_of(context)
+    refuse_full_refresh_of_partitions(config, order_dates)
     # dbt-spark's session method connects wherever SPARK_REMOTE points; the dbt subprocess inherits it.
     spark_remote = ecom.settings().spark_remote
     os.environ["SPARK_REMOTE"] = spark_remote
     spark = ecom.spark()
-    order_dates = order_dates_of(context)
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.

@@ -270,6 +270,9 @@ def notices_topic_arn(env: Mapping[str, str]) -> str:
     return env.get("ECOM_SNS_TOPIC_ARN", f"arn:aws:sns:{region}:{EMULATOR_ACCOUNT}:{NOTICES_TOPIC}")
 
 
+JFR_STACK_DEPTH = 1024
+
+
 def spark_server_conf(
     settings: Settings, state_dir: Path, host: str, port: int, s3_endpoint: str
 ) -> dict[str, str]:
@@ -283,9 +286,10 @@ def spark_server_conf(
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={state_dir / 'metastore_db'};create=true"
         ),
-        # Deep stacks in a Java Flight Recorder profile (benchmarks/cycle_profile.py); free unless recording.
+        # Stacks deep enough for a Java Flight Recorder profile to show a sample's outer phases
+        # (benchmarks/cycle_profile.py); the JVM records them only while a recording runs.
         "spark.driver.extraJavaOptions": (
-            f"-Dderby.system.home={state_dir} -XX:FlightRecorderOptions:stackdepth=1024"
+            f"-Dderby.system.home={state_dir} -XX:FlightRecorderOptions:stackdepth={JFR_STACK_DEPTH}"
         ),
         "spark.sql.warehouse.dir": settings.warehouse,
         "spark.sql.session.timeZone": "UTC",

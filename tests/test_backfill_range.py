@@ -6,10 +6,11 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration.cli import main
+from orchestration.cli import PARTITION_RANGE_TAGS, main
 from orchestration.conventions import ORDER_DATES
-from orchestration.dbt import DbtBuildConfig, dbt_arguments, order_dates_of
+from orchestration.dbt import DbtBuildConfig, dbt_arguments, dbt_models, order_dates_of
 from orchestration.definitions import BACKFILL_JOB, defs
+from orchestration.resources import EcomResource
 
 MARTS = {dg.AssetKey(["marts", "category_kpis"]), dg.AssetKey(["marts", "order_kpis"])}
 
@@ -51,11 +52,37 @@ def test_a_range_of_partitions_reaches_dbt_as_vars():
     ]
 
 
-def test_a_full_refresh_of_some_partitions_is_refused_before_dbt_starts():
-    """A full refresh rebuilds every date; Dagster would record only the run's partitions as built."""
-    dates = dg.PartitionKeyRange("2025-03-01", "2025-03-03")
-    with pytest.raises(dg.Failure, match=r"2025-03-01 to 2025-03-03.*nothing was built"):
-        dbt_arguments(DbtBuildConfig(full_refresh=True), dates)
+class SparkUnreachable(EcomResource):
+    """A step that stops before Spark never calls this."""
+
+    def spark(self):
+        raise AssertionError("the step reached Spark")
+
+
+@pytest.mark.parametrize(
+    ("run", "dates"),
+    [
+        ({"partition_key": "2025-03-01"}, "2025-03-01"),
+        (
+            {"tags": dict(zip(PARTITION_RANGE_TAGS, ("2025-03-01", "2025-03-03"), strict=True))},
+            "2025-03-01 to 2025-03-03",
+        ),
+    ],
+    ids=["one date", "a range"],
+)
+def test_a_full_refresh_of_some_partitions_stops_before_spark_or_dbt(run, dates):
+    """A full refresh rebuilds every date; Dagster would record only the run's partitions as rebuilt."""
+    result = dg.materialize(
+        [dbt_models],
+        selection=list(MARTS),
+        run_config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
+        resources={"dbt": defs.resources["dbt"], "ecom": SparkUnreachable()},
+        raise_on_error=False,
+        **run,
+    )
+    failure = result.failure_data_for_node("dbt_models").error.message
+    assert f"this run is for {dates}; nothing was built" in failure
+    assert "launch marts_rebuild without a partition" in failure
 
 
 @pytest.mark.parametrize(

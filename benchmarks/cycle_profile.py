@@ -1,7 +1,7 @@
 """Where a cycle's CPU goes: how much each service (the Spark server, DynamoDB Local, moto) and the
 command itself (`ecom run`, its dbt) burn while it runs and, with --jfr, what the Spark server does with
 its share, from a Java Flight Recorder profile grouped by the innermost known mechanism on each sampled
-stack (executor tasks, the Hive metastore, analysis, Delta's log and snapshot, ...). The figures in
+stack (executor tasks, the Hive metastore, analysis, Delta, ...). The figures in
 docs/benchmarks.md ("A cycle's fixed cost inside the Spark server") come from it.
 
     eval "$(.venv/bin/ecom services env)"
@@ -11,14 +11,17 @@ docs/benchmarks.md ("A cycle's fixed cost inside the Spark server") come from it
 The services are those SPARK_REMOTE and AWS_ENDPOINT_URL_* point at. The command's CPU is exact (its
 rusage, children included); its split between dbt and the rest is sampled, so a dbt process's last second
 is missed. A profile of the server needs the JDK's `jcmd` and `jfr` on PATH; it records with JFR's
-default settings, which left a cycle's wall time unchanged here (the "profile" settings doubled it).
+default settings, which cost a cycle here about 10% of its wall time and 20-30% more server CPU (the
+first recording in a server's life far more; the "profile" settings doubled the cycle's time).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,12 +37,14 @@ from orchestration.services import JFR_STACK_DEPTH
 SAMPLE_SECONDS = 1.0
 SERVICES_ENV = 'eval "$(.venv/bin/ecom services env)"'
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# What the server is doing, by the innermost of these frames (package path included) on a sampled stack.
+# What the server is doing, by the innermost of these fragments of a frame's class and method (with its
+# package path) on a sampled stack. "DeltaLog" also matches DeltaLogging, which wraps most of Delta's
+# operations, scan planning included: hence one Delta phase.
 PHASES = [
     ("Executor$TaskRunner", "executor tasks"),
-    ("PrepareDeltaScan", "Delta scan planning"),
+    ("PrepareDeltaScan", "Delta: log, snapshot, scan planning"),
     ("hive/HiveExternalCatalog", "Hive metastore"),
-    ("DeltaLog", "Delta log and snapshot"),
+    ("DeltaLog", "Delta: log, snapshot, scan planning"),
     ("catalyst/analysis/", "analysis"),
     ("catalyst/optimizer/", "optimization"),
     ("QueryPlanner.plan", "physical planning"),
@@ -59,7 +64,7 @@ def processes() -> dict[Process, tuple[int, int, str]]:
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = (entry / "stat").read_bytes().decode(errors="replace").rsplit(")", 1)[1].split()
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
@@ -86,7 +91,7 @@ def service_kind(command: str, ports: dict[str, int]) -> str | None:
         return "spark" if arguments[0].endswith("/java") else None
     if "dynamodb.services.local" in command and str(ports["dynamodb"]) in arguments:
         return "dynamodb"
-    if "moto_server" in command and str(ports["s3"]) in arguments:
+    if "moto_server" in command and str(ports["moto"]) in arguments:
         return "moto"
     return None
 
@@ -99,20 +104,39 @@ def in_tree(pid: int, root: int, parents: dict[int, int]) -> bool:
     return False
 
 
+def environment_ports() -> dict[str, int]:
+    return {
+        "spark": port_of("SPARK_REMOTE"),
+        "moto": port_of("AWS_ENDPOINT_URL_S3"),
+        "dynamodb": port_of("AWS_ENDPOINT_URL_DYNAMODB"),
+    }
+
+
+def require_services(ports: dict[str, int]) -> None:
+    """Stop before measuring when a service is missing: its CPU would silently read as nothing."""
+    found = {service_kind(command, ports) for _, _, command in processes().values()}
+    missing = sorted(set(ports) - found)
+    if missing:
+        raise SystemExit(
+            f"not running on the ports the environment names: {', '.join(missing)} ({SERVICES_ENV})"
+        )
+
+
 def cpu_seconds_while(command: list[str], every_second: bool) -> tuple[float, Counter[str], int]:
-    """Run `command`; return its wall time, the CPU seconds of each service and of the command (split
-    into dbt and the rest), and its exit code."""
-    ports = {"spark": port_of("SPARK_REMOTE"), "s3": port_of("AWS_ENDPOINT_URL_S3")}
-    ports["dynamodb"] = port_of("AWS_ENDPOINT_URL_DYNAMODB")
+    """Run `command`; return its wall time, the CPU seconds of each service and of the command (its own
+    and its children's, split into dbt and the rest), and its exit code."""
+    ports = environment_ports()
+    require_services(ports)
     seen = {process: ticks for process, (_, ticks, _) in processes().items()}
-    services: Counter[str] = Counter()
+    services: Counter[str] = Counter(dict.fromkeys(ports, 0))
     dbt_ticks: Counter[Process] = Counter()
-    started = time.monotonic()
+    children_before = _children_cpu_seconds()
+    started = sampled = time.monotonic()
     child = subprocess.Popen(command)
-    exited = 0
-    while not exited:
-        time.sleep(SAMPLE_SECONDS)
-        exited, status, usage = os.wait4(child.pid, os.WNOHANG)
+    while child.returncode is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=SAMPLE_SECONDS)
+        wall = time.monotonic() - started
         table = processes()
         parents = {pid: parent for (pid, _), (parent, _, _) in table.items()}
         second: Counter[str] = Counter()
@@ -123,18 +147,24 @@ def cpu_seconds_while(command: list[str], every_second: bool) -> tuple[float, Co
                 second[kind] += used
             elif "bin/dbt" in cmd and in_tree(process[0], child.pid, parents):
                 dbt_ticks[process] = ticks
-        services += second
+        services.update(second)
         if every_second:
-            print(f"{time.monotonic() - started:5.0f} s  spark {100 * second['spark'] / CLOCK_TICKS:.0f}%")
-    wall = time.monotonic() - started
+            share = second["spark"] / CLOCK_TICKS / (time.monotonic() - sampled)
+            print(f"{wall:5.0f} s  spark {100 * share:.0f}%")
+        sampled = time.monotonic()
     cpu = Counter({kind: ticks / CLOCK_TICKS for kind, ticks in services.items()})
     cpu["dbt"] = sum(dbt_ticks.values()) / CLOCK_TICKS
-    cpu["the command, dbt aside"] = usage.ru_utime + usage.ru_stime - cpu["dbt"]
-    return wall, cpu, os.waitstatus_to_exitcode(status)
+    cpu["the command, dbt aside"] = _children_cpu_seconds() - children_before - cpu["dbt"]
+    return wall, cpu, child.returncode
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def spark_server_pid() -> int:
-    ports = {"spark": port_of("SPARK_REMOTE"), "s3": -1, "dynamodb": -1}
+    ports = environment_ports()
     for (pid, _), (_, _, command) in processes().items():
         if service_kind(command, ports) == "spark":
             return pid

@@ -20,7 +20,7 @@ from packaging.version import Version
 from pyspark.errors import PySparkException
 
 from export.mart_changes import order_dates_recomputed, table_version
-from orchestration.conventions import ORDER_DATES, OWNERS, REBUILD_JOB
+from orchestration.conventions import BACKFILL_JOB, ORDER_DATES, OWNERS, REBUILD_JOB
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
@@ -102,9 +102,9 @@ def refuse_full_refresh_of_partitions(
         else f"{order_dates.start} to {order_dates.end}"
     )
     raise dg.Failure(
-        f"full_refresh rebuilds every order date, but this run is for {dates}; nothing was built. To rebuild "
-        f"everything, launch {REBUILD_JOB} without a partition; to rebuild those dates, launch the run "
-        "without full_refresh."
+        f"full_refresh rebuilds every order date, but this run is for {dates}; nothing was built. To "
+        f"rebuild everything, launch {REBUILD_JOB} without a partition; to rebuild those dates, launch "
+        f"{BACKFILL_JOB} for them (or this run without full_refresh)."
     )
 
 

@@ -3,6 +3,8 @@ the range reaches dbt as the vars the marts read. `ecom backfill` refuses a rang
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import dagster as dg
 import pytest
 
@@ -55,7 +57,7 @@ def test_a_range_of_partitions_reaches_dbt_as_vars():
 class SparkUnreachable(EcomResource):
     """A step that stops before Spark never calls this."""
 
-    def spark(self):
+    def spark(self) -> NoReturn:
         raise AssertionError("the step reached Spark")
 
 

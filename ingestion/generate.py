@@ -5,6 +5,10 @@ column order vary, an extra column appears, optional columns are sometimes absen
 through every accepted form and zone; product names carry commas, quotes and line breaks. Later
 deliveries add orders and update earlier ones (returns, cancellations, a product changing category),
 and some items arrive one delivery before their order. Within one delivery a key appears at most once.
+
+Rows are written as they are made, so memory does not grow with the scale (10M order items included):
+each order and its items come from a random generator seeded with the order's number, so an earlier
+order is made again, not kept, when a later delivery updates it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ import csv
 import gzip
 import io
 import random
+from array import array
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TextIO
 
 from ingestion.entities import ENTITIES
 
@@ -24,45 +32,48 @@ CATEGORIES = ["Jeans", "Tops & Tees", "Outerwear & Coats", "Accessories", "Socks
 BRANDS = ["Levi's", "Carhartt", 'The "North" Face', "Columbia, Inc.", "", "Hanes"]
 START = datetime(2025, 3, 1, tzinfo=UTC)
 ZONES = [None, "UTC", "Z", "+05:30", "-0400", " +01:00", " Z", "+0000"]
+PARTS = {"products": 1, "orders": 3, "order_items": 4}
+HELD_BACK = 3  # the last orders of a delivery that is not the last come one delivery after their items
 
 
 @dataclass
 class World:
-    """The generator's view of the source system: every entity's latest rows, keyed by id."""
+    """The generator's view of the source system, in a few bytes per order: what an order and its items
+    were made from (their number, their first item's id), which orders are still delivered (the ones a
+    later delivery may return or cancel) and what later deliveries changed."""
 
     rng: random.Random
+    seed: int
+    users: int
     plain: bool = False
-    products: dict[str, dict] = field(default_factory=dict)
-    orders: dict[str, dict] = field(default_factory=dict)
-    items: dict[str, dict] = field(default_factory=dict)
-    next_order: int = 1
+    products: list[dict] = field(default_factory=list)
+    first_item: array = field(default_factory=lambda: array("q"))
+    delivered: array = field(default_factory=lambda: array("q"))
+    changed: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
     next_item: int = 1
 
-    def any_product(self) -> dict:
-        """A random product; the list is cached because products are all added before any order."""
-        if len(self._product_list) != len(self.products):
-            self._product_list = list(self.products.values())
-        return self.rng.choice(self._product_list)
+    @classmethod
+    def new(cls, seed: int, orders: int, plain: bool) -> World:
+        world = cls(random.Random(seed), seed=seed, users=max(2, orders // 2), plain=plain)
+        _add_products(world, max(20, orders // 4))
+        return world
 
-    _product_list: list[dict] = field(default_factory=list)
+    @property
+    def next_order(self) -> int:
+        return len(self.first_item) + 1
 
 
 def generate_delivery(out: Path, orders: int = 1000, seed: int = 42, plain: bool = False) -> list[Path]:
     """One self-contained delivery: products, orders and their items under out/{entity}/. `plain` writes
     every file as the simplest reader expects (LF, the full header, UTC timestamps, no padding): what the
     benchmark's baselines read."""
-    world = World(random.Random(seed), plain=plain)
-    _add_products(world, max(20, orders // 4))
-    new_orders = _add_orders(world, orders)
-    return _write_delivery(
-        world,
-        Path(out),
-        products=list(world.products.values()),
-        orders=new_orders,
-        items=[
-            item for item in world.items.values() if item["order_id"] in {o["order_id"] for o in new_orders}
-        ],
-    )
+    world = World.new(seed, orders, plain)
+    with _DeliveryWriter(world, Path(out)) as delivery:
+        delivery.write_all("products", world.products)
+        for order, items in _new_orders(world, orders):
+            delivery.write("orders", order)
+            delivery.write_all("order_items", items)
+    return delivery.paths
 
 
 def generate_deliveries(
@@ -77,33 +88,28 @@ def generate_deliveries(
     """`count` deliveries under out/delivery-NN/, each meant for its own cycle, in order. `shares` splits
     the orders unevenly (a large history, then a small delivery); each later delivery also updates
     `updated_share` of the earlier delivered orders. `plain` as for generate_delivery."""
-    world = World(random.Random(seed), plain=plain)
-    _add_products(world, max(20, orders // 4))
+    world = World.new(seed, orders, plain)
     held_back: list[dict] = []
     directories = []
     shares = shares or (1 / count,) * count
-    count = len(shares)
     for number, share in enumerate(shares, start=1):
-        new_orders = _add_orders(world, round(orders * share))
-        new_ids = {o["order_id"] for o in new_orders}
-        items = [item for item in world.items.values() if item["order_id"] in new_ids]
-        if number < count:
-            held_back_now = new_orders[-3:]  # these orders come next time; their items arrive now
-            new_orders = new_orders[:-3]
-        else:
-            held_back_now = []
-        excluded = new_ids | {o["order_id"] for o in held_back}
-        updates = _update_earlier(world, excluded, updated_share) if number > 1 else []
-        products = list(world.products.values()) if number == 1 else _move_a_product(world)
         directory = Path(out) / f"delivery-{number:02d}"
-        _write_delivery(
-            world,
-            directory,
-            products=products,
-            orders=new_orders + held_back + [u for u in updates if "num_of_item" in u],
-            items=items + [u for u in updates if "sale_price" in u],
-        )
-        held_back = held_back_now
+        first_new = world.next_order
+        with _DeliveryWriter(world, directory) as delivery:
+            delivery.write_all("products", world.products if number == 1 else _move_a_product(world))
+            holding: list[dict] = []
+            for order, items in _new_orders(world, round(orders * share)):
+                holding.append(order)
+                if len(holding) > HELD_BACK or number == len(shares):
+                    delivery.write("orders", holding.pop(0))
+                delivery.write_all("order_items", items)
+            delivery.write_all("orders", held_back)
+            if number > 1:
+                excluded = set(range(first_new, world.next_order)) | {int(o["order_id"]) for o in held_back}
+                for order, items in _update_earlier(world, excluded, updated_share):
+                    delivery.write("orders", order)
+                    delivery.write_all("order_items", items)
+        held_back = holding
         directories.append(directory)
     return directories
 
@@ -113,70 +119,70 @@ def _add_products(world: World, count: int) -> None:
     for number in range(1, count + 1):
         cost = Decimal(rng.randint(200, 9000)) / 100
         name = rng.choice(["Slim Fit Jeans", 'Crew "Classic" Tee', "Wool Coat, Long", "Sock Pack\n3 pairs"])
-        world.products[str(number)] = {
-            "id": str(number),
-            "cost": str(cost),
-            "category": rng.choice(CATEGORIES),
-            "name": f"{name} #{number}",
-            "brand": rng.choice(BRANDS),
-            "retail_price": str((cost * Decimal("2.1")).quantize(Decimal("0.0000000000001"))),
-            "department": rng.choice(["Men", "Women"]),
-            "sku": f"SKU{number:06d}",
-            "distribution_center_id": str(rng.randint(1, 10)),
-        }
+        world.products.append(
+            {
+                "id": str(number),
+                "cost": str(cost),
+                "category": rng.choice(CATEGORIES),
+                "name": f"{name} #{number}",
+                "brand": rng.choice(BRANDS),
+                "retail_price": str((cost * Decimal("2.1")).quantize(Decimal("0.0000000000001"))),
+                "department": rng.choice(["Men", "Women"]),
+                "sku": f"SKU{number:06d}",
+                "distribution_center_id": str(rng.randint(1, 10)),
+            }
+        )
 
 
-def _add_orders(world: World, count: int) -> list[dict]:
-    rng = world.rng
-    created = []
+def _new_orders(world: World, count: int) -> Iterator[tuple[dict, list[dict]]]:
     for _ in range(count):
-        order_id = str(world.next_order)
-        world.next_order += 1
-        created_at = START + timedelta(seconds=rng.randint(0, 20 * 86400))
-        status = rng.choices(
-            ["delivered", "returned", "shipped", "complete", "cancelled", "processing", "pending"],
-            weights=[40, 12, 12, 10, 8, 10, 8],
-        )[0]
-        shipped = (
-            created_at + timedelta(hours=rng.randint(1, 48))
-            if status not in ("processing", "pending")
-            else None
-        )
-        delivered = (
-            shipped + timedelta(hours=rng.randint(1, 96))
-            if shipped and status in ("delivered", "returned", "complete")
-            else None
-        )
-        returned = (
-            delivered + timedelta(days=rng.randint(1, 9)) if delivered and status == "returned" else None
-        )
-        item_count = rng.randint(1, 4)
-        order = {
-            "order_id": order_id,
-            "user_id": str(rng.randint(1, max(2, count // 2))),
-            "status": status,
-            "gender": rng.choice(["M", "F"]),
-            "created_at": created_at,
-            "returned_at": returned,
-            "shipped_at": shipped,
-            "delivered_at": delivered,
-            "num_of_item": str(item_count),
-        }
-        world.orders[order_id] = order
-        created.append(order)
-        for _ in range(item_count):
-            _add_item(world, order)
-    return created
+        number = world.next_order
+        world.first_item.append(world.next_item)
+        order, items = _order_with_items(world, number)
+        world.next_item += len(items)
+        if order["status"] == "delivered":
+            world.delivered.append(number)
+        yield order, items
 
 
-def _add_item(world: World, order: dict) -> None:
-    rng = world.rng
-    product = world.any_product()
-    item_id = str(world.next_item)
-    world.next_item += 1
+def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
+    """Order `number` and its items as first delivered: the same rows every time it is asked for."""
+    rng = random.Random(world.seed * 1_000_000_007 + number)
+    created_at = START + timedelta(seconds=rng.randint(0, 20 * 86400))
+    status = rng.choices(
+        ["delivered", "returned", "shipped", "complete", "cancelled", "processing", "pending"],
+        weights=[40, 12, 12, 10, 8, 10, 8],
+    )[0]
+    shipped = (
+        created_at + timedelta(hours=rng.randint(1, 48)) if status not in ("processing", "pending") else None
+    )
+    delivered = (
+        shipped + timedelta(hours=rng.randint(1, 96))
+        if shipped and status in ("delivered", "returned", "complete")
+        else None
+    )
+    returned = delivered + timedelta(days=rng.randint(1, 9)) if delivered and status == "returned" else None
+    item_count = rng.randint(1, 4)
+    order = {
+        "order_id": str(number),
+        "user_id": str(rng.randint(1, world.users)),
+        "status": status,
+        "gender": rng.choice(["M", "F"]),
+        "created_at": created_at,
+        "returned_at": returned,
+        "shipped_at": shipped,
+        "delivered_at": delivered,
+        "num_of_item": str(item_count),
+    }
+    first_item = world.first_item[number - 1]
+    return order, [_item(world, rng, order, first_item + offset) for offset in range(item_count)]
+
+
+def _item(world: World, rng: random.Random, order: dict, item_id: int) -> dict:
+    product = rng.choice(world.products)
     partial_return = order["status"] == "returned" and rng.random() < 0.4
-    world.items[item_id] = {
-        "id": item_id,
+    return {
+        "id": str(item_id),
         "order_id": order["order_id"],
         "user_id": order["user_id"],
         "product_id": product["id"],
@@ -192,77 +198,98 @@ def _add_item(world: World, order: dict) -> None:
     }
 
 
-def _update_earlier(world: World, exclude: set[str], share: float) -> list[dict]:
+def _update_earlier(world: World, exclude: set[int], share: float) -> Iterator[tuple[dict, list[dict]]]:
     """Status changes of earlier orders and their items: returns and cancellations."""
     rng = world.rng
-    candidates = [
-        o for o in world.orders.values() if o["order_id"] not in exclude and o["status"] == "delivered"
-    ]
-    items_of: dict[str, list[dict]] = {}
-    for item in world.items.values():
-        items_of.setdefault(item["order_id"], []).append(item)
-    updates = []
-    for order in rng.sample(candidates, min(len(candidates), max(2, int(len(candidates) * share)))):
+    candidates = [n for n in world.delivered if n not in exclude and n not in world.changed]
+    for number in rng.sample(candidates, min(len(candidates), max(2, int(len(candidates) * share)))):
+        order, items = _order_with_items(world, number)
         order["status"] = rng.choice(["returned", "cancelled"])
         if order["status"] == "returned":
             order["returned_at"] = order["delivered_at"] + timedelta(days=3)
-        updates.append(order)
-        for item in items_of.get(order["order_id"], []):
+        world.changed[number] = (order["status"], order["returned_at"])
+        for item in items:
             item["status"] = order["status"]
             item["returned_at"] = order["returned_at"]
-            updates.append(item)
-    return updates
+        yield order, items
 
 
 def _move_a_product(world: World) -> list[dict]:
-    product = world.rng.choice(list(world.products.values()))
+    product = world.rng.choice(world.products)
     product["category"] = next(c for c in CATEGORIES if c != product["category"])
     return [product]
 
 
-def _write_delivery(world: World, directory: Path, products: list, orders: list, items: list) -> list[Path]:
-    written = []
-    for entity_name, rows, parts in (
-        ("products", products, 1),
-        ("orders", orders, 3),
-        ("order_items", items, 4),
-    ):
-        target = directory / entity_name
-        target.mkdir(parents=True, exist_ok=True)
-        columns = list(ENTITIES[entity_name].columns)
-        for part in range(parts):
-            chunk = rows[part::parts]
-            if not chunk:
-                continue
-            style = 0 if world.plain else part
-            written.append(_write_file(world, target, entity_name, part, style, columns, chunk))
-    return written
+class _DeliveryWriter:
+    """The files of one delivery, written row by row: an entity's rows go to its parts in turn, each part
+    in its own style (see _open_part), and a part is created with its first row."""
 
+    def __init__(self, world: World, directory: Path) -> None:
+        self.world = world
+        self.directory = directory
+        self.rows = dict.fromkeys(PARTS, 0)
+        self.parts: dict[tuple[str, int], tuple[Any, list[str]]] = {}
+        self.files = ExitStack()
 
-def _write_file(
-    world: World, target: Path, entity: str, part: int, style: int, columns: list[str], rows: list
-) -> Path:
-    """Style 0: plain LF. 1: CRLF + BOM, Title Case header, shuffled columns plus an extra one.
-    2: gzip. 3: upper-case header without the optional columns that may be absent."""
-    header = list(columns)
-    rng = world.rng
-    if style == 1:
-        rng.shuffle(header)
-        header.append("notes")
-    if style == 3:
-        header = [c for c in header if c in ENTITIES[entity].required or c in ("created_at", "shipped_at")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n" if style == 1 else "\n")
-    shown = [c.title() if style == 1 else c.upper() if style == 3 else c for c in header]
-    writer.writerow([f"  {name} " if style == 3 else name for name in shown])
-    for row in rows:
-        writer.writerow([_render(world, row.get(column, "free text, with comma")) for column in header])
-    text = ("\ufeff" if style == 1 else "") + buffer.getvalue()
-    suffix = ".csv.gz" if style == 2 else ".csv"
-    path = target / f"{entity}_part{part + 1}{suffix}"
-    data = text.encode("utf-8")
-    path.write_bytes(gzip.compress(data, mtime=0) if style == 2 else data)
-    return path
+    def __enter__(self) -> _DeliveryWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.files.close()
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files written, entity by entity, part by part."""
+        return [
+            self._path(entity, part)
+            for entity in PARTS
+            for part in range(PARTS[entity])
+            if (entity, part) in self.parts
+        ]
+
+    def write_all(self, entity: str, rows: list[dict]) -> None:
+        for row in rows:
+            self.write(entity, row)
+
+    def write(self, entity: str, row: dict) -> None:
+        part = self.rows[entity] % PARTS[entity]
+        self.rows[entity] += 1
+        if (entity, part) not in self.parts:
+            self.parts[entity, part] = self._open_part(entity, part)
+        writer, header = self.parts[entity, part]
+        writer.writerow([_render(self.world, row.get(column, "free text, with comma")) for column in header])
+
+    def _path(self, entity: str, part: int) -> Path:
+        style = self._style(part)
+        return self.directory / entity / f"{entity}_part{part + 1}{'.csv.gz' if style == 2 else '.csv'}"
+
+    def _style(self, part: int) -> int:
+        return 0 if self.world.plain else part
+
+    def _open_part(self, entity: str, part: int) -> tuple[Any, list[str]]:
+        """Style 0: plain LF. 1: CRLF + BOM, Title Case header, shuffled columns plus an extra one.
+        2: gzip. 3: upper-case header without the optional columns that may be absent."""
+        style = self._style(part)
+        header = list(ENTITIES[entity].columns)
+        if style == 1:
+            self.world.rng.shuffle(header)
+            header.append("notes")
+        if style == 3:
+            header = [
+                c for c in header if c in ENTITIES[entity].required or c in ("created_at", "shipped_at")
+            ]
+        path = self._path(entity, part)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        binary = self.files.enter_context(path.open("wb"))
+        if style == 2:
+            binary = self.files.enter_context(gzip.GzipFile(filename="", fileobj=binary, mode="wb", mtime=0))
+        text: TextIO = self.files.enter_context(io.TextIOWrapper(binary, encoding="utf-8", newline=""))
+        if style == 1:
+            text.write("\ufeff")
+        writer = csv.writer(text, lineterminator="\r\n" if style == 1 else "\n")
+        shown = [c.title() if style == 1 else c.upper() if style == 3 else c for c in header]
+        writer.writerow([f"  {name} " if style == 3 else name for name in shown])
+        return writer, header
 
 
 def _render(world: World, value) -> str:

@@ -12,14 +12,14 @@ from export.dynamodb import kpi_tables
 from export.report import REJECTED_ROWS, newest_rows, pending_by_cause, read_rejections
 
 PREVIEW_ROWS = 10
-KPI_MARTS = {table.mart: table for table in kpi_tables("category_kpi_table", "order_kpi_table")}
+KPI_TABLES_BY_MART = {table.mart: table for table in kpi_tables("category_kpi_table", "order_kpi_table")}
 
 
 def model_metadata(spark, key: dg.AssetKey) -> dict[str, Any]:
     """Extra metadata for the dbt models an operator reads after a cycle; none for the others."""
     table = ".".join(key.path)
-    if table in KPI_MARTS:
-        rows = newest_rows(spark, table, KPI_MARTS[table].keys, PREVIEW_ROWS)
+    if table in KPI_TABLES_BY_MART:
+        rows = newest_rows(spark, table, KPI_TABLES_BY_MART[table].keys, PREVIEW_ROWS)
         return {"newest_rows": dg.MetadataValue.md(markdown_table(rows))}
     if table == REJECTED_ROWS:
         return rejection_metadata(read_rejections(spark))

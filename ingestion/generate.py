@@ -301,7 +301,8 @@ def _render(world: World, value) -> str:
 
 
 def _timestamp_text(rng: random.Random, instant: datetime) -> str:
-    """The same UTC instant written in one of the accepted forms, wall clock shifted to the zone shown."""
+    """The same UTC instant to the second (a random fraction may follow) in one of the accepted forms,
+    wall clock shifted to the zone shown."""
     zone = rng.choice(ZONES)
     offset = timedelta(0)
     if zone and zone.strip() not in ("UTC", "Z"):

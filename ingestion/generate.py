@@ -6,9 +6,9 @@ through every accepted form and zone; product names carry commas, quotes and lin
 deliveries add orders and update earlier ones (returns, cancellations, a product changing category),
 and some items arrive one delivery before their order. Within one delivery a key appears at most once.
 
-Rows are written as they are made, so memory does not grow with the scale (10M order items included):
-each order and its items come from a random generator seeded with the order's number, so an earlier
-order is made again, not kept, when a later delivery updates it.
+Rows are written as they are made, and memory holds a few bytes per product and order (10M order items
+take about 100 MB): each product, and each order with its items, comes from a random generator seeded
+with its number, so an earlier one is made again, not kept, when a later delivery updates it.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import gzip
 import io
 import random
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from ingestion.entities import ENTITIES
 
@@ -38,24 +38,28 @@ HELD_BACK = 3  # the last orders of a delivery that is not the last come one del
 
 @dataclass
 class World:
-    """The generator's view of the source system, in a few bytes per order: what an order and its items
-    were made from (their number, their first item's id), which orders are still delivered (the ones a
-    later delivery may return or cancel) and what later deliveries changed."""
+    """The generator's view of the source system, in a few bytes per product and order: the products'
+    costs (an item's price follows from its product's) and moves, each order's first item id, which orders
+    are still delivered (the ones a later delivery may return or cancel) and which were updated already.
+    The rest of a product's or order's rows is made again from its number whenever it is needed."""
 
     rng: random.Random
     seed: int
     users: int
     plain: bool = False
-    products: list[dict] = field(default_factory=list)
-    first_item: array = field(default_factory=lambda: array("q"))
-    delivered: array = field(default_factory=lambda: array("q"))
-    changed: dict[int, tuple[str, datetime | None]] = field(default_factory=dict)
+    product_cents: array[int] = field(default_factory=lambda: array("l"))
+    moved: dict[int, str] = field(default_factory=dict)
+    first_item: array[int] = field(default_factory=lambda: array("q"))
+    delivered: array[int] = field(default_factory=lambda: array("q"))
+    updated: set[int] = field(default_factory=set)
     next_item: int = 1
 
     @classmethod
     def new(cls, seed: int, orders: int, plain: bool) -> World:
+        """A world of `orders // 4` products (at least 20) and `orders // 2` customers, before any order."""
         world = cls(random.Random(seed), seed=seed, users=max(2, orders // 2), plain=plain)
-        _add_products(world, max(20, orders // 4))
+        for number in range(1, max(20, orders // 4) + 1):
+            world.product_cents.append(_product_rng(world, number).randint(200, 9000))
         return world
 
     @property
@@ -69,7 +73,7 @@ def generate_delivery(out: Path, orders: int = 1000, seed: int = 42, plain: bool
     benchmark's baselines read."""
     world = World.new(seed, orders, plain)
     with _DeliveryWriter(world, Path(out)) as delivery:
-        delivery.write_all("products", world.products)
+        delivery.write_all("products", _all_products(world))
         for order, items in _new_orders(world, orders):
             delivery.write("orders", order)
             delivery.write_all("order_items", items)
@@ -94,9 +98,10 @@ def generate_deliveries(
     shares = shares or (1 / count,) * count
     for number, share in enumerate(shares, start=1):
         directory = Path(out) / f"delivery-{number:02d}"
-        first_new = world.next_order
+        # Orders from here on are this delivery's, or the previous one's held back: none is an update.
+        first_not_updated = int(held_back[0]["order_id"]) if held_back else world.next_order
         with _DeliveryWriter(world, directory) as delivery:
-            delivery.write_all("products", world.products if number == 1 else _move_a_product(world))
+            delivery.write_all("products", _all_products(world) if number == 1 else _move_a_product(world))
             holding: list[dict] = []
             for order, items in _new_orders(world, round(orders * share)):
                 holding.append(order)
@@ -105,8 +110,7 @@ def generate_deliveries(
                 delivery.write_all("order_items", items)
             delivery.write_all("orders", held_back)
             if number > 1:
-                excluded = set(range(first_new, world.next_order)) | {int(o["order_id"]) for o in held_back}
-                for order, items in _update_earlier(world, excluded, updated_share):
+                for order, items in _update_earlier(world, first_not_updated, updated_share):
                     delivery.write("orders", order)
                     delivery.write_all("order_items", items)
         held_back = holding
@@ -114,27 +118,45 @@ def generate_deliveries(
     return directories
 
 
-def _add_products(world: World, count: int) -> None:
-    rng = world.rng
-    for number in range(1, count + 1):
-        cost = Decimal(rng.randint(200, 9000)) / 100
-        name = rng.choice(["Slim Fit Jeans", 'Crew "Classic" Tee', "Wool Coat, Long", "Sock Pack\n3 pairs"])
-        world.products.append(
-            {
-                "id": str(number),
-                "cost": str(cost),
-                "category": rng.choice(CATEGORIES),
-                "name": f"{name} #{number}",
-                "brand": rng.choice(BRANDS),
-                "retail_price": str((cost * Decimal("2.1")).quantize(Decimal("0.0000000000001"))),
-                "department": rng.choice(["Men", "Women"]),
-                "sku": f"SKU{number:06d}",
-                "distribution_center_id": str(rng.randint(1, 10)),
-            }
-        )
+def _product_rng(world: World, number: int) -> random.Random:
+    return random.Random(f"{world.seed}/product/{number}")
+
+
+def _order_rng(world: World, number: int) -> random.Random:
+    return random.Random(f"{world.seed}/order/{number}")
+
+
+def _all_products(world: World) -> Iterator[dict]:
+    for number in range(1, len(world.product_cents) + 1):
+        yield _product(world, number)
+
+
+def _product(world: World, number: int) -> dict:
+    """Product `number` as it is now: as first made, in the category of its latest move."""
+    rng = _product_rng(world, number)
+    cents = rng.randint(200, 9000)
+    name = rng.choice(["Slim Fit Jeans", 'Crew "Classic" Tee', "Wool Coat, Long", "Sock Pack\n3 pairs"])
+    category = rng.choice(CATEGORIES)
+    return {
+        "id": str(number),
+        "cost": str(Decimal(cents) / 100),
+        "category": world.moved.get(number, category),
+        "name": f"{name} #{number}",
+        "brand": rng.choice(BRANDS),
+        "retail_price": str(_retail_price(cents)),
+        "department": rng.choice(["Men", "Women"]),
+        "sku": f"SKU{number:06d}",
+        "distribution_center_id": str(rng.randint(1, 10)),
+    }
+
+
+def _retail_price(cost_cents: int) -> Decimal:
+    return (Decimal(cost_cents) / 100 * Decimal("2.1")).quantize(Decimal("0.0000000000001"))
 
 
 def _new_orders(world: World, count: int) -> Iterator[tuple[dict, list[dict]]]:
+    """The next `count` orders with their items, recording what making them again later needs: an order's
+    first item id is taken before its items are made."""
     for _ in range(count):
         number = world.next_order
         world.first_item.append(world.next_item)
@@ -147,7 +169,7 @@ def _new_orders(world: World, count: int) -> Iterator[tuple[dict, list[dict]]]:
 
 def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
     """Order `number` and its items as first delivered: the same rows every time it is asked for."""
-    rng = random.Random(world.seed * 1_000_000_007 + number)
+    rng = _order_rng(world, number)
     created_at = START + timedelta(seconds=rng.randint(0, 20 * 86400))
     status = rng.choices(
         ["delivered", "returned", "shipped", "complete", "cancelled", "processing", "pending"],
@@ -179,13 +201,13 @@ def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
 
 
 def _item(world: World, rng: random.Random, order: dict, item_id: int) -> dict:
-    product = rng.choice(world.products)
+    product = rng.randint(1, len(world.product_cents))
     partial_return = order["status"] == "returned" and rng.random() < 0.4
     return {
         "id": str(item_id),
         "order_id": order["order_id"],
         "user_id": order["user_id"],
-        "product_id": product["id"],
+        "product_id": str(product),
         "inventory_item_id": str(rng.randint(1, 10**6)),
         "status": "delivered" if partial_return else order["status"],
         "created_at": order["created_at"] + timedelta(minutes=rng.randint(0, 50)),
@@ -193,21 +215,24 @@ def _item(world: World, rng: random.Random, order: dict, item_id: int) -> dict:
         "delivered_at": order["delivered_at"],
         "returned_at": None if partial_return else order["returned_at"],
         "sale_price": str(
-            (Decimal(product["retail_price"]) * Decimal(rng.choice(["1", "0.9", "0.75"]))).normalize()
+            (
+                _retail_price(world.product_cents[product - 1]) * Decimal(rng.choice(["1", "0.9", "0.75"]))
+            ).normalize()
         ),
     }
 
 
-def _update_earlier(world: World, exclude: set[int], share: float) -> Iterator[tuple[dict, list[dict]]]:
-    """Status changes of earlier orders and their items: returns and cancellations."""
+def _update_earlier(world: World, below: int, share: float) -> Iterator[tuple[dict, list[dict]]]:
+    """Status changes of earlier orders (numbered below `below`) and their items: returns and
+    cancellations, each order at most once."""
     rng = world.rng
-    candidates = [n for n in world.delivered if n not in exclude and n not in world.changed]
+    candidates = [n for n in world.delivered if n < below and n not in world.updated]
     for number in rng.sample(candidates, min(len(candidates), max(2, int(len(candidates) * share)))):
         order, items = _order_with_items(world, number)
         order["status"] = rng.choice(["returned", "cancelled"])
         if order["status"] == "returned":
             order["returned_at"] = order["delivered_at"] + timedelta(days=3)
-        world.changed[number] = (order["status"], order["returned_at"])
+        world.updated.add(number)
         for item in items:
             item["status"] = order["status"]
             item["returned_at"] = order["returned_at"]
@@ -215,9 +240,17 @@ def _update_earlier(world: World, exclude: set[int], share: float) -> Iterator[t
 
 
 def _move_a_product(world: World) -> list[dict]:
-    product = world.rng.choice(world.products)
-    product["category"] = next(c for c in CATEGORIES if c != product["category"])
+    number = world.rng.randint(1, len(world.product_cents))
+    product = _product(world, number)
+    product["category"] = world.moved[number] = next(c for c in CATEGORIES if c != product["category"])
     return [product]
+
+
+class _Part(NamedTuple):
+    """An open file of a delivery: its CSV writer and the columns it holds, in their order."""
+
+    writer: Any
+    header: list[str]
 
 
 class _DeliveryWriter:
@@ -228,7 +261,7 @@ class _DeliveryWriter:
         self.world = world
         self.directory = directory
         self.rows = dict.fromkeys(PARTS, 0)
-        self.parts: dict[tuple[str, int], tuple[Any, list[str]]] = {}
+        self.parts: dict[tuple[str, int], _Part] = {}
         self.files = ExitStack()
 
     def __enter__(self) -> _DeliveryWriter:
@@ -247,11 +280,12 @@ class _DeliveryWriter:
             if (entity, part) in self.parts
         ]
 
-    def write_all(self, entity: str, rows: list[dict]) -> None:
+    def write_all(self, entity: str, rows: Iterable[dict]) -> None:
         for row in rows:
             self.write(entity, row)
 
     def write(self, entity: str, row: dict) -> None:
+        """Row i of an entity goes to part i modulo its number of parts."""
         part = self.rows[entity] % PARTS[entity]
         self.rows[entity] += 1
         if (entity, part) not in self.parts:
@@ -266,7 +300,7 @@ class _DeliveryWriter:
     def _style(self, part: int) -> int:
         return 0 if self.world.plain else part
 
-    def _open_part(self, entity: str, part: int) -> tuple[Any, list[str]]:
+    def _open_part(self, entity: str, part: int) -> _Part:
         """Style 0: plain LF. 1: CRLF + BOM, Title Case header, shuffled columns plus an extra one.
         2: gzip. 3: upper-case header without the optional columns that may be absent."""
         style = self._style(part)
@@ -289,7 +323,7 @@ class _DeliveryWriter:
         writer = csv.writer(text, lineterminator="\r\n" if style == 1 else "\n")
         shown = [c.title() if style == 1 else c.upper() if style == 3 else c for c in header]
         writer.writerow([f"  {name} " if style == 3 else name for name in shown])
-        return writer, header
+        return _Part(writer, header)
 
 
 def _render(world: World, value) -> str:

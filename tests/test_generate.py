@@ -1,32 +1,38 @@
-"""The generator's promises that the end-to-end tests and the benchmark rely on. It makes an updated order
-again from its number instead of keeping it, so an update must still be the order first delivered."""
+"""The generator's promises that the end-to-end tests and the benchmark rely on. It makes an earlier order
+or product again from its number instead of keeping it, so an update must still be the row first
+delivered."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from ingestion.generate import generate_deliveries
+from ingestion.entities import ENTITIES
+from ingestion.generate import PARTS, generate_deliveries, generate_delivery
 from tests.reference import parse_timestamp, read_rows
 
 KEYS = {"products": "id", "orders": "order_id", "order_items": "id"}
 UNCHANGED_BY_AN_UPDATE = {
     "orders": ["user_id", "created_at", "shipped_at", "delivered_at", "num_of_item"],
     "order_items": ["order_id", "product_id", "sale_price", "created_at", "shipped_at", "delivered_at"],
+    "products": ["cost", "retail_price", "name", "brand", "department", "sku"],
 }
+Rows = dict[str, dict[str, dict]]  # by entity, then by key
 
 
 @pytest.fixture(scope="module")
-def deliveries(tmp_path_factory) -> list[dict[str, dict[str, dict]]]:
-    """Three deliveries, each as its rows by entity and key."""
+def deliveries(tmp_path_factory: pytest.TempPathFactory) -> list[Rows]:
     directories = generate_deliveries(tmp_path_factory.mktemp("generated"), orders=400, seed=9, count=3)
     return [_rows_by_key(directory) for directory in directories]
 
 
-def _rows_by_key(directory: Path) -> dict[str, dict[str, dict]]:
-    rows: dict[str, dict[str, dict]] = {}
+def _rows_by_key(directory: Path) -> Rows:
+    """A delivery's rows; fails when a key appears twice in it."""
+    rows: Rows = {}
     for entity, key in KEYS.items():
         read = [row for path in sorted((directory / entity).iterdir()) for row in read_rows(path)]
         rows[entity] = {row[key]: row for row in read}
@@ -34,41 +40,97 @@ def _rows_by_key(directory: Path) -> dict[str, dict[str, dict]]:
     return rows
 
 
-def test_items_of_the_last_orders_come_one_delivery_before_their_orders(deliveries):
+def test_the_last_orders_items_come_one_delivery_before_them_and_the_last_delivery_holds_none_back(
+    deliveries,
+):
     for this, following in pairwise(deliveries):
-        orphans = {item["order_id"] for item in this["order_items"].values()} - set(this["orders"])
-        assert len(orphans) == 3
-        assert orphans <= set(following["orders"])
+        assert len(_orphan_orders(this)) == 3
+        assert _orphan_orders(this) <= set(following["orders"])
+    assert _orphan_orders(deliveries[-1]) == set()
 
 
-def test_an_update_is_the_order_first_delivered_with_a_new_status(deliveries):
-    earlier = {entity: {**deliveries[0][entity], **deliveries[1][entity]} for entity in KEYS}
-    later = deliveries[2]
-    updated = [order_id for order_id in later["orders"] if order_id in earlier["orders"]]
+def _orphan_orders(rows: Rows) -> set[str]:
+    return {item["order_id"] for item in rows["order_items"].values()} - set(rows["orders"])
 
-    assert len(updated) >= 2
-    for order_id in updated:
-        before, after = earlier["orders"][order_id], later["orders"][order_id]
-        assert (before["status"], after["status"] in ("returned", "cancelled")) == ("delivered", True)
-        assert _same_values(before, after, "orders")
-        items_before = {
-            key: row for key, row in earlier["order_items"].items() if row["order_id"] == order_id
-        }
-        items_after = {key: row for key, row in later["order_items"].items() if row["order_id"] == order_id}
-        assert set(items_after) == set(items_before)
-        for key, item in items_after.items():
-            assert item["status"] == after["status"]
-            assert _same_values(items_before[key], item, "order_items")
+
+def test_an_update_is_the_delivered_order_first_sent_with_a_return_or_cancellation(deliveries):
+    for number in range(1, len(deliveries)):
+        earlier = {entity: {} for entity in KEYS}
+        for rows in deliveries[:number]:
+            for entity in KEYS:
+                earlier[entity].update(rows[entity])
+        later = deliveries[number]
+        updated = [order_id for order_id in later["orders"] if order_id in earlier["orders"]]
+
+        assert len(updated) >= 2
+        for order_id in updated:
+            before, after = earlier["orders"][order_id], later["orders"][order_id]
+            assert before["status"] == "delivered"
+            assert after["status"] in ("returned", "cancelled")
+            assert _same_values(before, after, "orders")
+            items_after = _items_of(later, order_id)
+            assert set(items_after) == set(_items_of(earlier, order_id))
+            for key, item in [(order_id, after), *items_after.items()]:
+                assert item["status"] == after["status"]
+                if "returned_at" in item and "delivered_at" in item:  # some files leave them out
+                    assert _instant(item, "returned_at") == (
+                        _instant(item, "delivered_at") + timedelta(days=3)
+                        if after["status"] == "returned"
+                        else None
+                    )
+                if key in items_after:
+                    assert _same_values(earlier["order_items"][key], item, "order_items")
+
+
+def test_each_later_delivery_moves_one_product_to_another_category(deliveries):
+    for number in range(1, len(deliveries)):
+        (moved,) = deliveries[number]["products"].values()
+        before = next(
+            rows["products"][moved["id"]]
+            for rows in reversed(deliveries[:number])
+            if moved["id"] in rows["products"]
+        )
+        assert moved["category"] != before["category"]
+        assert _same_values(before, moved, "products")
+
+
+def _items_of(rows: Rows, order_id: str) -> dict[str, dict]:
+    return {key: item for key, item in rows["order_items"].items() if item["order_id"] == order_id}
 
 
 def _same_values(before: dict, after: dict, entity: str) -> bool:
     """Whether the columns an update keeps hold the same values in both rows, where both files have the
-    column (some leave out the optional ones); timestamps as instants to the second, since each file
-    writes them in its own form with a random fraction of a second."""
+    column (some leave out the optional ones)."""
     columns = [c for c in UNCHANGED_BY_AN_UPDATE[entity] if c in before and c in after]
     return [_instant(before, c) for c in columns] == [_instant(after, c) for c in columns]
 
 
-def _instant(row: dict, column: str):
+def _instant(row: dict, column: str) -> datetime | str | None:
+    """A timestamp as its instant to the second (each file writes it in its own form, with a random
+    fraction of a second); other values as they are."""
     value = row[column]
     return parse_timestamp(value).replace(microsecond=0) if column.endswith("_at") and value else value
+
+
+def test_the_same_seed_writes_the_same_bytes_in_parts_of_even_size(tmp_path):
+    first = generate_delivery(tmp_path / "first", orders=50, seed=4)
+    again = generate_delivery(tmp_path / "again", orders=50, seed=4)
+
+    assert [p.relative_to(tmp_path / "first") for p in first] == [
+        p.relative_to(tmp_path / "again") for p in again
+    ]
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
+    assert sorted(first) == sorted(p for p in (tmp_path / "first").rglob("*") if p.is_file())
+    for entity in KEYS:
+        sizes = [len(read_rows(p)) for p in first if p.parent.name == entity]
+        assert (len(sizes), max(sizes) - min(sizes) <= 1) == (PARTS[entity], True), entity
+
+
+def test_plain_files_are_what_the_simplest_reader_expects(tmp_path):
+    for path in generate_delivery(tmp_path, orders=50, seed=4, plain=True):
+        text = path.read_text(encoding="utf-8")
+        header, first_row = text.split("\n", 2)[:2]
+        assert path.suffix == ".csv"
+        assert "\r" not in text
+        assert header == ",".join(ENTITIES[path.parent.name].columns)
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(,|$)", first_row) or path.parent.name == "products"

@@ -7,7 +7,7 @@ deliveries add orders and update earlier ones (returns, cancellations, a product
 and some items arrive one delivery before their order. Within one delivery a key appears at most once.
 
 Rows are written as they are made, and memory holds a few bytes per product and order (10M order items
-take about 100 MB): each product, and each order with its items, comes from a random generator seeded
+take about 130 MB): each product, and each order with its items, comes from a random generator seeded
 with its number, so an earlier one is made again, not kept, when a later delivery updates it.
 """
 

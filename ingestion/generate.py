@@ -58,8 +58,8 @@ class World:
     def new(cls, seed: int, orders: int, plain: bool) -> World:
         """A world of `orders // 4` products (at least 20) and `orders // 2` customers, before any order."""
         world = cls(random.Random(seed), seed=seed, users=max(2, orders // 2), plain=plain)
-        for number in range(1, max(20, orders // 4) + 1):
-            world.product_cents.append(_product_rng(world, number).randint(200, 9000))
+        for _ in range(max(20, orders // 4)):
+            world.product_cents.append(world.rng.randint(200, 9000))
         return world
 
     @property
@@ -96,21 +96,23 @@ def generate_deliveries(
     held_back: list[dict] = []
     directories = []
     shares = shares or (1 / count,) * count
-    for number, share in enumerate(shares, start=1):
-        directory = Path(out) / f"delivery-{number:02d}"
+    for delivery_number, share in enumerate(shares, start=1):
+        directory = Path(out) / f"delivery-{delivery_number:02d}"
         # Orders from here on are this delivery's, or the previous one's held back: none is an update.
-        first_not_updated = int(held_back[0]["order_id"]) if held_back else world.next_order
+        first_new_or_held_back = int(held_back[0]["order_id"]) if held_back else world.next_order
         with _DeliveryWriter(world, directory) as delivery:
-            delivery.write_all("products", _all_products(world) if number == 1 else _move_a_product(world))
+            delivery.write_all(
+                "products", _all_products(world) if delivery_number == 1 else _move_a_product(world)
+            )
             holding: list[dict] = []
             for order, items in _new_orders(world, round(orders * share)):
                 holding.append(order)
-                if len(holding) > HELD_BACK or number == len(shares):
+                if len(holding) > HELD_BACK or delivery_number == len(shares):
                     delivery.write("orders", holding.pop(0))
                 delivery.write_all("order_items", items)
             delivery.write_all("orders", held_back)
-            if number > 1:
-                for order, items in _update_earlier(world, first_not_updated, updated_share):
+            if delivery_number > 1:
+                for order, items in _update_earlier(world, first_new_or_held_back, updated_share):
                     delivery.write("orders", order)
                     delivery.write_all("order_items", items)
         held_back = holding
@@ -134,7 +136,7 @@ def _all_products(world: World) -> Iterator[dict]:
 def _product(world: World, number: int) -> dict:
     """Product `number` as it is now: as first made, in the category of its latest move."""
     rng = _product_rng(world, number)
-    cents = rng.randint(200, 9000)
+    cents = world.product_cents[number - 1]
     name = rng.choice(["Slim Fit Jeans", 'Crew "Classic" Tee', "Wool Coat, Long", "Sock Pack\n3 pairs"])
     category = rng.choice(CATEGORIES)
     return {
@@ -175,15 +177,17 @@ def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
         ["delivered", "returned", "shipped", "complete", "cancelled", "processing", "pending"],
         weights=[40, 12, 12, 10, 8, 10, 8],
     )[0]
-    shipped = (
+    shipped_at = (
         created_at + timedelta(hours=rng.randint(1, 48)) if status not in ("processing", "pending") else None
     )
-    delivered = (
-        shipped + timedelta(hours=rng.randint(1, 96))
-        if shipped and status in ("delivered", "returned", "complete")
+    delivered_at = (
+        shipped_at + timedelta(hours=rng.randint(1, 96))
+        if shipped_at and status in ("delivered", "returned", "complete")
         else None
     )
-    returned = delivered + timedelta(days=rng.randint(1, 9)) if delivered and status == "returned" else None
+    returned_at = (
+        delivered_at + timedelta(days=rng.randint(1, 9)) if delivered_at and status == "returned" else None
+    )
     item_count = rng.randint(1, 4)
     order = {
         "order_id": str(number),
@@ -191,9 +195,9 @@ def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
         "status": status,
         "gender": rng.choice(["M", "F"]),
         "created_at": created_at,
-        "returned_at": returned,
-        "shipped_at": shipped,
-        "delivered_at": delivered,
+        "returned_at": returned_at,
+        "shipped_at": shipped_at,
+        "delivered_at": delivered_at,
         "num_of_item": str(item_count),
     }
     first_item = world.first_item[number - 1]
@@ -249,6 +253,7 @@ def _move_a_product(world: World) -> list[dict]:
 class _Part(NamedTuple):
     """An open file of a delivery: its CSV writer and the columns it holds, in their order."""
 
+    path: Path
     writer: Any
     header: list[str]
 
@@ -260,7 +265,7 @@ class _DeliveryWriter:
     def __init__(self, world: World, directory: Path) -> None:
         self.world = world
         self.directory = directory
-        self.rows = dict.fromkeys(PARTS, 0)
+        self.rows_written = dict.fromkeys(PARTS, 0)
         self.parts: dict[tuple[str, int], _Part] = {}
         self.files = ExitStack()
 
@@ -274,7 +279,7 @@ class _DeliveryWriter:
     def paths(self) -> list[Path]:
         """The files written, entity by entity, part by part."""
         return [
-            self._path(entity, part)
+            self.parts[entity, part].path
             for entity in PARTS
             for part in range(PARTS[entity])
             if (entity, part) in self.parts
@@ -286,16 +291,12 @@ class _DeliveryWriter:
 
     def write(self, entity: str, row: dict) -> None:
         """Row i of an entity goes to part i modulo its number of parts."""
-        part = self.rows[entity] % PARTS[entity]
-        self.rows[entity] += 1
+        part = self.rows_written[entity] % PARTS[entity]
+        self.rows_written[entity] += 1
         if (entity, part) not in self.parts:
             self.parts[entity, part] = self._open_part(entity, part)
-        writer, header = self.parts[entity, part]
+        _, writer, header = self.parts[entity, part]
         writer.writerow([_render(self.world, row.get(column, "free text, with comma")) for column in header])
-
-    def _path(self, entity: str, part: int) -> Path:
-        style = self._style(part)
-        return self.directory / entity / f"{entity}_part{part + 1}{'.csv.gz' if style == 2 else '.csv'}"
 
     def _style(self, part: int) -> int:
         return 0 if self.world.plain else part
@@ -312,7 +313,7 @@ class _DeliveryWriter:
             header = [
                 c for c in header if c in ENTITIES[entity].required or c in ("created_at", "shipped_at")
             ]
-        path = self._path(entity, part)
+        path = self.directory / entity / f"{entity}_part{part + 1}{'.csv.gz' if style == 2 else '.csv'}"
         path.parent.mkdir(parents=True, exist_ok=True)
         binary = self.files.enter_context(path.open("wb"))
         if style == 2:
@@ -323,7 +324,7 @@ class _DeliveryWriter:
         writer = csv.writer(text, lineterminator="\r\n" if style == 1 else "\n")
         shown = [c.title() if style == 1 else c.upper() if style == 3 else c for c in header]
         writer.writerow([f"  {name} " if style == 3 else name for name in shown])
-        return _Part(writer, header)
+        return _Part(path, writer, header)
 
 
 def _render(world: World, value) -> str:

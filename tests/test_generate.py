@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from ingestion.entities import ENTITIES
-from ingestion.generate import PARTS, generate_deliveries, generate_delivery
+from ingestion.generate import HELD_BACK, PARTS, generate_deliveries, generate_delivery
 from tests.reference import parse_timestamp, read_rows
 
-KEYS = {"products": "id", "orders": "order_id", "order_items": "id"}
 UNCHANGED_BY_AN_UPDATE = {
     "orders": ["user_id", "created_at", "shipped_at", "delivered_at", "num_of_item"],
     "order_items": ["order_id", "product_id", "sale_price", "created_at", "shipped_at", "delivered_at"],
@@ -33,9 +33,9 @@ def deliveries(tmp_path_factory: pytest.TempPathFactory) -> list[Rows]:
 def _rows_by_key(directory: Path) -> Rows:
     """A delivery's rows; fails when a key appears twice in it."""
     rows: Rows = {}
-    for entity, key in KEYS.items():
-        read = [row for path in sorted((directory / entity).iterdir()) for row in read_rows(path)]
-        rows[entity] = {row[key]: row for row in read}
+    for entity in PARTS:
+        read = [row for path in sorted((directory / entity).glob("*")) for row in read_rows(path)]
+        rows[entity] = {row[ENTITIES[entity].key]: row for row in read}
         assert len(rows[entity]) == len(read), f"{directory.name}/{entity}: a key appears twice"
     return rows
 
@@ -44,8 +44,9 @@ def test_the_last_orders_items_come_one_delivery_before_them_and_the_last_delive
     deliveries,
 ):
     for this, following in pairwise(deliveries):
-        assert len(_orphan_orders(this)) == 3
-        assert _orphan_orders(this) <= set(following["orders"])
+        held_back = _orphan_orders(this)
+        assert len(held_back) == HELD_BACK
+        assert held_back <= set(following["orders"])
     assert _orphan_orders(deliveries[-1]) == set()
 
 
@@ -55,9 +56,9 @@ def _orphan_orders(rows: Rows) -> set[str]:
 
 def test_an_update_is_the_delivered_order_first_sent_with_a_return_or_cancellation(deliveries):
     for number in range(1, len(deliveries)):
-        earlier = {entity: {} for entity in KEYS}
+        earlier = {entity: {} for entity in PARTS}
         for rows in deliveries[:number]:
-            for entity in KEYS:
+            for entity in PARTS:
                 earlier[entity].update(rows[entity])
         later = deliveries[number]
         updated = [order_id for order_id in later["orders"] if order_id in earlier["orders"]]
@@ -70,28 +71,36 @@ def test_an_update_is_the_delivered_order_first_sent_with_a_return_or_cancellati
             assert _same_values(before, after, "orders")
             items_after = _items_of(later, order_id)
             assert set(items_after) == set(_items_of(earlier, order_id))
-            for key, item in [(order_id, after), *items_after.items()]:
-                assert item["status"] == after["status"]
-                if "returned_at" in item and "delivered_at" in item:  # some files leave them out
-                    assert _instant(item, "returned_at") == (
-                        _instant(item, "delivered_at") + timedelta(days=3)
+            for key, item in items_after.items():
+                assert _same_values(earlier["order_items"][key], item, "order_items")
+            for row in [after, *items_after.values()]:
+                assert row["status"] == after["status"]
+                if "returned_at" in row and "delivered_at" in row:  # some files leave them out
+                    assert _instant(row, "returned_at") == (
+                        _instant(row, "delivered_at") + timedelta(days=3)
                         if after["status"] == "returned"
                         else None
                     )
-                if key in items_after:
-                    assert _same_values(earlier["order_items"][key], item, "order_items")
 
 
-def test_each_later_delivery_moves_one_product_to_another_category(deliveries):
-    for number in range(1, len(deliveries)):
-        (moved,) = deliveries[number]["products"].values()
-        before = next(
-            rows["products"][moved["id"]]
-            for rows in reversed(deliveries[:number])
-            if moved["id"] in rows["products"]
-        )
-        assert moved["category"] != before["category"]
-        assert _same_values(before, moved, "products")
+def test_each_later_delivery_moves_one_product_away_from_its_latest_category(tmp_path):
+    """Twenty-five deliveries over twenty products: some product moves twice."""
+    deliveries = [_rows_by_key(d) for d in generate_deliveries(tmp_path, orders=80, seed=2, count=25)]
+    latest = dict(deliveries[0]["products"])
+    for rows in deliveries[1:]:
+        (moved,) = rows["products"].values()
+        assert moved["category"] != latest[moved["id"]]["category"]
+        assert _same_values(latest[moved["id"]], moved, "products")
+        latest[moved["id"]] = moved
+    assert len(latest) == 20 < len(deliveries) - 1
+
+
+def test_an_item_is_sold_at_its_products_retail_price_or_a_discount_of_it(deliveries):
+    products = deliveries[0]["products"]
+    for rows in deliveries:
+        for item in rows["order_items"].values():
+            share = Decimal(item["sale_price"]) / Decimal(products[item["product_id"]]["retail_price"])
+            assert share in (1, Decimal("0.9"), Decimal("0.75")), item
 
 
 def _items_of(rows: Rows, order_id: str) -> dict[str, dict]:
@@ -121,7 +130,7 @@ def test_the_same_seed_writes_the_same_bytes_in_parts_of_even_size(tmp_path):
     ]
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
     assert sorted(first) == sorted(p for p in (tmp_path / "first").rglob("*") if p.is_file())
-    for entity in KEYS:
+    for entity in PARTS:
         sizes = [len(read_rows(p)) for p in first if p.parent.name == entity]
         assert (len(sizes), max(sizes) - min(sizes) <= 1) == (PARTS[entity], True), entity
 

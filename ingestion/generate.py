@@ -120,14 +120,6 @@ def generate_deliveries(
     return directories
 
 
-def _product_rng(world: World, number: int) -> random.Random:
-    return random.Random(f"{world.seed}/product/{number}")
-
-
-def _order_rng(world: World, number: int) -> random.Random:
-    return random.Random(f"{world.seed}/order/{number}")
-
-
 def _all_products(world: World) -> Iterator[dict]:
     for number in range(1, len(world.product_cents) + 1):
         yield _product(world, number)
@@ -135,7 +127,7 @@ def _all_products(world: World) -> Iterator[dict]:
 
 def _product(world: World, number: int) -> dict:
     """Product `number` as it is now: as first made, in the category of its latest move."""
-    rng = _product_rng(world, number)
+    rng = random.Random(f"{world.seed}/product/{number}")
     cents = world.product_cents[number - 1]
     name = rng.choice(["Slim Fit Jeans", 'Crew "Classic" Tee', "Wool Coat, Long", "Sock Pack\n3 pairs"])
     category = rng.choice(CATEGORIES)
@@ -171,7 +163,7 @@ def _new_orders(world: World, count: int) -> Iterator[tuple[dict, list[dict]]]:
 
 def _order_with_items(world: World, number: int) -> tuple[dict, list[dict]]:
     """Order `number` and its items as first delivered: the same rows every time it is asked for."""
-    rng = _order_rng(world, number)
+    rng = random.Random(f"{world.seed}/order/{number}")
     created_at = START + timedelta(seconds=rng.randint(0, 20 * 86400))
     status = rng.choices(
         ["delivered", "returned", "shipped", "complete", "cancelled", "processing", "pending"],

@@ -55,12 +55,10 @@ def _orphan_orders(rows: Rows) -> set[str]:
 
 
 def test_an_update_is_the_delivered_order_first_sent_with_a_return_or_cancellation(deliveries):
-    for number in range(1, len(deliveries)):
-        earlier = {entity: {} for entity in PARTS}
-        for rows in deliveries[:number]:
-            for entity in PARTS:
-                earlier[entity].update(rows[entity])
-        later = deliveries[number]
+    earlier: Rows = {entity: {} for entity in PARTS}  # every delivery so far, later rows winning
+    for previous, later in pairwise(deliveries):
+        for entity in PARTS:
+            earlier[entity].update(previous[entity])
         updated = [order_id for order_id in later["orders"] if order_id in earlier["orders"]]
 
         assert len(updated) >= 2

@@ -21,7 +21,7 @@ data=$(mktemp -d)
 trap 'rm -rf "$data"; .venv/bin/ecom services stop > /dev/null 2>&1' EXIT
 .venv/bin/ecom services stop > /dev/null 2>&1 || true
 rm -rf .ecom
-.venv/bin/ecom services start 2> /dev/null
+.venv/bin/ecom services start 2>&1 | tail -1  # "services are up", or what failed
 eval "$(.venv/bin/ecom services env)"
 
 cycle() {  # description

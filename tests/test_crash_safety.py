@@ -55,22 +55,25 @@ def _kill_when_in(pipeline, stage: str, delay_s: float) -> None:
         start_new_session=True,
     )
     try:
-        _await_step_start(process, stage)
+        _await_step_at_work(process, stage)
         time.sleep(delay_s)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
-def _await_step_start(process: subprocess.Popen, stage: str) -> None:
+def _await_step_at_work(process: subprocess.Popen, stage: str) -> None:
+    """The step has started; dbt's has built its first model too. dbt takes 5-9 s to start, so a kill
+    within a second of the step's start would never land among the build's MERGEs."""
     ensure_dagster_home()
+    events = dg.DagsterEventType
+    sign = events.ASSET_MATERIALIZATION if stage == "dbt_models" else events.STEP_START
     deadline = time.monotonic() + STAGE_TIMEOUT_S
     with dg.DagsterInstance.get() as instance:
         while time.monotonic() < deadline:
             assert process.poll() is None, f"the cycle ended before reaching {stage}"
             for run in instance.get_runs(filters=dg.RunsFilter(tags={PID_TAG: str(process.pid)})):
-                starts = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
-                if any(record.step_key == stage for record in starts):
+                if any(record.step_key == stage for record in instance.all_logs(run.run_id, of_type=sign)):
                     return
             time.sleep(0.2)
     raise AssertionError(f"the cycle did not reach {stage} within {STAGE_TIMEOUT_S}s")

@@ -83,14 +83,12 @@ from_empty_round() {  # checkout label
 }
 
 case $mode in
-    steady|from-empty) eval "$(.venv/bin/ecom services env)" ;;
+    steady) eval "$(.venv/bin/ecom services env)" ;;
+    from-empty) eval "$(.venv/bin/ecom services env)"
+        .venv/bin/python -c "from pathlib import Path; from ingestion.generate import generate_deliveries;
+generate_deliveries(Path('$data/generated'), orders=240, seed=3, count=2)" ;;
     fresh-services) ;;
     *) echo "ab_cycles.sh: mode must be steady, from-empty or fresh-services, not $mode" >&2; exit 2 ;;
-esac
-case $mode in
-    steady|fresh-services) ;;
-    from-empty) .venv/bin/python -c "from pathlib import Path; from ingestion.generate import generate_deliveries;
-generate_deliveries(Path('$data/generated'), orders=240, seed=3, count=2)" ;;
 esac
 
 for round in $(seq "$rounds"); do

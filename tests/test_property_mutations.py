@@ -3,7 +3,6 @@ for, rows of untouched files are unaffected, and every landed object is kept byt
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -68,7 +67,7 @@ def test_mutated_files_never_break_a_cycle(services, tmp_path_factory, data):
     run = pipeline.ecom("run")
 
     assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
+    report = pipeline.report()
     for figures in report["entities"].values():
         assert figures["received"] == figures["rejected"] + figures["superseded"] + figures["current"]
     assert sum(report["files"].values()) == sum(1 for p in root.rglob("*") if p.is_file())

@@ -1,5 +1,6 @@
-"""The dbt docs are complete: every column of every model and source, as the real catalog lists it, has a
-description, and the DynamoDB KPI tables are exposures of the two KPI marts."""
+"""The dbt project on every model built empty, once for this module: the unit tests of the KPI definitions
+pass, and the docs are complete (every column of every model and source, as the real catalog lists it, has
+a description, and the DynamoDB KPI tables are exposures of the two KPI marts)."""
 
 from __future__ import annotations
 
@@ -13,35 +14,45 @@ import pytest
 from ingestion.raw_tables import ensure_raw_tables
 from ingestion.settings import PROJECT_ROOT
 from orchestration.dbt_project import DBT_EXECUTABLE
+from tests.conftest import reset_pipeline
 
 pytestmark = pytest.mark.slow
 
 
-def test_dbt_docs_describe_every_column_and_expose_the_dynamodb_tables(pipeline, tmp_path: Path):
-    """dbt docs generate reads the catalog from the warehouse, so build every model empty first. Everything
-    dbt writes goes under tmp_path: the project's target/ holds the manifest the Dagster code loads."""
-    started = time.time()
-    ensure_raw_tables(pipeline.spark)
-    target = tmp_path / "target"
-    dbt = [DBT_EXECUTABLE, "--no-use-colors"]
-    options = [
-        "--project-dir",
-        str(PROJECT_ROOT),
-        "--profiles-dir",
-        str(PROJECT_ROOT),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(tmp_path / "logs"),
-    ]
-    built = subprocess.run(
-        [*dbt, "run", "--empty", *options], capture_output=True, text=True, cwd=PROJECT_ROOT
-    )
+@pytest.fixture(scope="module")
+def target(services, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Unit tests need their input relations and `dbt docs generate` reads the catalog from the warehouse,
+    so every model is built empty first. dbt writes under the returned folder: the project's target/ holds
+    the manifest the Dagster code loads."""
+    ensure_raw_tables(reset_pipeline(services).spark)
+    target = tmp_path_factory.mktemp("dbt") / "target"
+    built = _dbt(target, "run", "--empty")
     assert built.returncode == 0, built.stdout[-3000:]
+    return target
 
-    generated = subprocess.run(
-        [*dbt, "docs", "generate", "--static", *options], capture_output=True, text=True, cwd=PROJECT_ROOT
+
+def _dbt(target: Path, *args: str) -> subprocess.CompletedProcess:
+    options = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    paths = ["--target-path", str(target), "--log-path", str(target.parent / "logs")]
+    return subprocess.run(
+        [DBT_EXECUTABLE, "--no-use-colors", *args, *options, *paths],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
+
+
+def test_dbt_unit_tests_of_the_kpi_definitions_pass(target):
+    tested = _dbt(target, "test", "--select", "test_type:unit")
+
+    assert tested.returncode == 0, tested.stdout[-5000:]
+    assert "PASS=8" in tested.stdout
+
+
+def test_dbt_docs_describe_every_column_and_expose_the_dynamodb_tables(target):
+    started = time.time()
+
+    generated = _dbt(target, "docs", "generate", "--static")
 
     assert generated.returncode == 0, generated.stdout[-3000:]
     assert (target / "static_index.html").stat().st_mtime >= started

@@ -14,11 +14,13 @@ CHROMIUM := /usr/bin/chromium
 
 setup: $(VENV)/.installed $(JVM)/spark/.installed $(JVM)/dynamodb/.installed target/manifest.json $(CHROMIUM)
 
+# uv installs the locked set in about half pip's time (docs/benchmarks.md, "Setup"); it comes from PyPI.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(UV) --compile-bytecode -r requirements.lock
+	$(UV) --no-deps -e .
 	touch $@
 
 # JVM parts come from Maven Central through Maven into .jvm/ (git-ignored); Spark never resolves at start.
@@ -27,7 +29,8 @@ $(JVM)/spark/.installed: jvm/spark/pom.xml
 	mvn --batch-mode --quiet -f jvm/spark/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JVM)/spark
 	touch $@
 
-$(JVM)/dynamodb/.installed: jvm/dynamodb/pom.xml
+# After the Spark jars, never beside them (`make -j`): two Maven runs must not fill one local repository at once.
+$(JVM)/dynamodb/.installed: jvm/dynamodb/pom.xml | $(JVM)/spark/.installed
 	rm -rf $(JVM)/dynamodb
 	mvn --batch-mode --quiet -f jvm/dynamodb/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JVM)/dynamodb
 	touch $@

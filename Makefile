@@ -14,13 +14,14 @@ CHROMIUM := /usr/bin/chromium
 
 setup: $(VENV)/.installed $(JVM)/spark/.installed $(JVM)/dynamodb/.installed target/manifest.json $(CHROMIUM)
 
-# uv installs the locked set in about half pip's time (docs/benchmarks.md, "Setup"); it comes from PyPI.
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+# uv installs the locked set in about half pip's time (docs/benchmarks.md, "Setup and the test suite"); it
+# comes from PyPI.
+UV_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==0.13.9
-	$(UV) --compile-bytecode -r requirements.lock
-	$(UV) --no-deps -e .
+	$(UV_INSTALL) --compile-bytecode -r requirements.lock
+	$(UV_INSTALL) --no-deps -e .
 	touch $@
 
 # JVM parts come from Maven Central through Maven into .jvm/ (git-ignored); Spark never resolves at start.

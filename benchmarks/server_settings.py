@@ -10,9 +10,12 @@ than whole cycles do (docs/benchmarks.md, "Spark server settings, screened").
         as-now \\
         "memory-only spark.databricks.delta.snapshotCache.storageLevel=MEMORY_ONLY"
 
-A variant is a name followed by `key=value` settings; `spark.driver.extraJavaOptions` is appended to the
-project's own. The first builds after a restart warm the JVM up: the summary counts only the last half.
-It leaves the server running with the project's own settings.
+It works on the services of the default ports, as `make demo` starts them. A variant is a name followed
+by `key=value` settings; `spark.driver.extraJavaOptions` is appended to the project's own. The first
+builds after a restart warm the JVM up: the steady figures count only the builds after the first half
+(3 to 5 of 5). The server's CPU in all includes its start. At the end the server runs with the project's
+own settings again; if the script is killed, run `ecom services stop` (the variant's server keeps the
+service's pid file, so `ecom services start` would keep it).
 """
 
 from __future__ import annotations
@@ -20,15 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cycle_profile import CLOCK_TICKS, cpu_seconds_while
 
 from ingestion.settings import PROJECT_ROOT, Settings
-from orchestration.services import LocalServices, Service, _port_open
+from orchestration.services import LocalServices, Service, _port_open, _terminate_groups
 
 DBT_BUILD = [
     str(PROJECT_ROOT / ".venv/bin/dbt"),
@@ -46,6 +47,8 @@ EXTRA_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 @dataclass(frozen=True)
 class Variant:
+    """A name and the settings added to the server's command line (values without spaces)."""
+
     name: str
     conf: dict[str, str]
 
@@ -55,24 +58,22 @@ class Variant:
         return cls(name, dict(setting.split("=", 1) for setting in settings))
 
 
-def jit_cpu_seconds(pgid: int) -> float:
-    """CPU of the JIT compiler threads of the group's processes so far: Spark generates and loads new
-    classes for each new query, which the JVM then compiles."""
-    ticks = 0
-    for task in Path("/proc").glob("[0-9]*/task/[0-9]*"):
-        try:
-            if int((task.parent.parent / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
-                continue
-            if "CompilerThre" not in (task / "comm").read_text():
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """The server's CPU since it started, and its JIT compiler threads' share: Spark generates and loads
+    new classes for each new query, which the JVM then compiles. spark-submit execs the JVM, so the
+    service's pid is the JVM's."""
+    ticks = jit_ticks = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        used = int(fields[11]) + int(fields[12])
+        ticks += used
+        if "CompilerThre" in (task / "comm").read_text():
+            jit_ticks += used
+    return ticks / CLOCK_TICKS, jit_ticks / CLOCK_TICKS
 
 
 def spark_service(local: LocalServices, variant: Variant) -> Service:
+    """The project's own server command with the variant's settings on top."""
     spark = next(s for s in local.services(Settings.from_env()) if s.name == "spark")
     command = list(spark.command)
     for key, value in variant.conf.items():
@@ -85,45 +86,52 @@ def spark_service(local: LocalServices, variant: Variant) -> Service:
 
 
 def restart_spark(local: LocalServices, variant: Variant) -> int:
-    """The server's pid, which is its process group too."""
+    """The new server's pid. The old server must be gone first: its embedded Derby admits one JVM."""
     spark = spark_service(local, variant)
-    pid = local._pid(spark)
-    if pid is not None:
-        os.killpg(pid, signal.SIGTERM)
-    while _port_open(local.host, local.spark_port):
-        time.sleep(0.5)
+    if (old := local._pid(spark)) is not None:
+        _terminate_groups([old])
+    if _port_open(local.host, local.spark_port):
+        raise SystemExit(f"port {local.spark_port} is still taken; run `ecom services stop` and retry")
     env = {k: v for k, v in {**os.environ, **local.client_env()}.items() if k != "SPARK_REMOTE"}
     local._launch(spark, {**env, **spark.extra_env})
     local._await_healthy(spark)
-    return local._pid(spark)
+    if (pid := local._pid(spark)) is None:
+        raise SystemExit("the Spark server exited after it came up; see .ecom/logs/spark.log")
+    return pid
 
 
 def timed_build() -> tuple[float, float]:
+    """Wall seconds and the server's CPU-seconds of one `dbt build`."""
     wall, cpu, code = cpu_seconds_while(DBT_BUILD, every_second=False)
     if code:
         raise SystemExit(f"dbt build failed ({code}); its log: logs/dbt.log")
     return wall, cpu["spark"]
 
 
-def screen(local: LocalServices, variant: Variant, builds: int) -> dict:
-    pgid = restart_spark(local, variant)
+def mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 1)
+
+
+def screen(local: LocalServices, variant: Variant, builds: int) -> None:
+    pid = restart_spark(local, variant)
     walls, cpus = [], []
     for _ in range(builds):
         wall, cpu = timed_build()
         walls.append(round(wall, 1))
         cpus.append(round(cpu, 1))
     steady = slice(builds // 2, None)
+    in_all, jit = cpu_seconds(pid)
     result = {
         "variant": variant.name,
         "conf": variant.conf,
         "build_seconds": walls,
         "server_cpu_seconds": cpus,
-        "steady_build_seconds": round(sum(walls[steady]) / len(walls[steady]), 1),
-        "steady_server_cpu_seconds": round(sum(cpus[steady]) / len(cpus[steady]), 1),
-        "jit_cpu_seconds": round(jit_cpu_seconds(pgid), 1),
+        "steady_build_seconds": mean(walls[steady]),
+        "steady_server_cpu_seconds": mean(cpus[steady]),
+        "jit_cpu_seconds": round(jit, 1),
+        "server_cpu_seconds_in_all": round(in_all, 1),
     }
     print(json.dumps(result), flush=True)
-    return result
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -61,15 +62,18 @@ class Variant:
 def cpu_seconds(pid: int) -> tuple[float, float]:
     """The server's CPU since it started, and its JIT compiler threads' share: Spark generates and loads
     new classes for each new query, which the JVM then compiles. spark-submit execs the JVM, so the
-    service's pid is the JVM's."""
-    ticks = jit_ticks = 0
+    service's pid is the JVM's; the compiler threads live as long as it does."""
+    jit_ticks = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        used = int(fields[11]) + int(fields[12])
-        ticks += used
         if "CompilerThre" in (task / "comm").read_text():
-            jit_ticks += used
-    return ticks / CLOCK_TICKS, jit_ticks / CLOCK_TICKS
+            jit_ticks += stat_ticks(task / "stat")
+    return stat_ticks(Path(f"/proc/{pid}/stat")) / CLOCK_TICKS, jit_ticks / CLOCK_TICKS
+
+
+def stat_ticks(stat: Path) -> int:
+    """User and system clock ticks; a process's count includes its threads that have ended."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def spark_service(local: LocalServices, variant: Variant) -> Service:
@@ -90,14 +94,22 @@ def restart_spark(local: LocalServices, variant: Variant) -> int:
     spark = spark_service(local, variant)
     if (old := local._pid(spark)) is not None:
         _terminate_groups([old])
-    if _port_open(local.host, local.spark_port):
-        raise SystemExit(f"port {local.spark_port} is still taken; run `ecom services stop` and retry")
+    await_port_closed(local)
     env = {k: v for k, v in {**os.environ, **local.client_env()}.items() if k != "SPARK_REMOTE"}
     local._launch(spark, {**env, **spark.extra_env})
     local._await_healthy(spark)
     if (pid := local._pid(spark)) is None:
         raise SystemExit("the Spark server exited after it came up; see .ecom/logs/spark.log")
     return pid
+
+
+def await_port_closed(local: LocalServices, timeout_s: float = 30.0) -> None:
+    """A killed JVM lets go of its port a moment after its process group is gone."""
+    deadline = time.monotonic() + timeout_s
+    while _port_open(local.host, local.spark_port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"port {local.spark_port} is still taken; run `ecom services stop` and retry")
+        time.sleep(0.2)
 
 
 def timed_build() -> tuple[float, float]:

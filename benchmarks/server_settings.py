@@ -30,13 +30,13 @@ from pathlib import Path
 from cycle_profile import CLOCK_TICKS, cpu_seconds_while
 
 from ingestion.settings import PROJECT_ROOT, Settings
+from orchestration.dbt import DbtBuildConfig, dbt_arguments
 from orchestration.services import LocalServices, Service, _port_open, _terminate_groups
 
+# The build a cycle runs, from the project's own command line for it.
 DBT_BUILD = [
     str(PROJECT_ROOT / ".venv/bin/dbt"),
-    "build",
-    "--exclude-resource-type",
-    "unit_test",
+    *dbt_arguments(DbtBuildConfig(), order_dates=None),
     "--project-dir",
     str(PROJECT_ROOT),
     "--profiles-dir",

@@ -152,11 +152,14 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=5)
     args = parser.parse_args()
     local = LocalServices()
+    last: Variant | None = None
     try:
-        for variant in args.variants:
-            screen(local, variant, args.builds)
+        for last in args.variants:
+            screen(local, last, args.builds)
     finally:
-        restart_spark(local, Variant("as-now", {}))
+        # No second JVM start when the server already runs with the project's own settings.
+        if last is None or last.conf:
+            restart_spark(local, Variant("as-now", {}))
 
 
 if __name__ == "__main__":

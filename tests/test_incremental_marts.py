@@ -12,14 +12,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ingestion.entities import ENTITIES
 from ingestion.landing import upload_directory
 from ingestion.settings import PROJECT_ROOT
+from orchestration.dbt import entities_without_new_rows
 from tests.conftest import apply_one_cycle_each, assert_state_is_what_the_contract_says
 
 pytestmark = pytest.mark.slow
 
 MERGE_INTO = re.compile(r"^\s*merge into (\S+)", re.MULTILINE | re.IGNORECASE)
-STEPS = ("checked", "current")
 ORDERS_HEADER = "order_id,user_id,status,gender,created_at,shipped_at,delivered_at,returned_at,num_of_item"
 ITEMS_HEADER = "id,order_id,user_id,product_id,inventory_item_id,status,created_at,sale_price"
 
@@ -52,9 +53,10 @@ DELIVERIES = {
         ],
         "order_items/order_items.csv": [ITEMS_HEADER, "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,7.25"],
     },
-    # o1 moves again, to a date that already has rows.
+    # o1 moves again, to a date that already has rows; i5's price is corrected. No product changes.
     "third": {
         "orders/orders.csv": [ORDERS_HEADER, "o1,u1,Complete,F,2025-03-03 09:00:00,,,,2"],
+        "order_items/order_items.csv": [ITEMS_HEADER, "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,8.25"],
     },
 }
 
@@ -67,12 +69,23 @@ def _write(root: Path, files: dict[str, list[str]]) -> Path:
     return root
 
 
+def _latest_dbt_invocation() -> Path:
+    """dagster-dbt keeps the log and results of every invocation in a folder of its own."""
+    return max(
+        (PROJECT_ROOT / "target").glob("dbt_models-*/dbt.log"), key=lambda log: log.stat().st_mtime
+    ).parent
+
+
 def _tables_merged_by_the_latest_dbt_build() -> set[str]:
-    """The tables the newest dbt invocation (dagster-dbt keeps one log per invocation) ran a MERGE into."""
-    latest = max((PROJECT_ROOT / "target").glob("dbt_models-*/dbt.log"), key=lambda log: log.stat().st_mtime)
-    events = (json.loads(line) for line in latest.read_text().splitlines() if line.startswith("{"))
+    log = (_latest_dbt_invocation() / "dbt.log").read_text()
+    events = (json.loads(line) for line in log.splitlines() if line.startswith("{"))
     statements = (event["data"].get("sql", "") for event in events)
     return {match.group(1) for sql in statements for match in MERGE_INTO.finditer(sql)}
+
+
+def _nodes_run_by_the_latest_dbt_build() -> set[str]:
+    results = json.loads((_latest_dbt_invocation() / "run_results.json").read_text())["results"]
+    return {result["unique_id"].split(".")[-1] for result in results}
 
 
 def _partitions_reported_by_the_latest_run(key: list[str]) -> list[str]:
@@ -93,10 +106,15 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     assert third.returncode == 0, third.stderr[-3000:]
     expected = assert_state_is_what_the_contract_says(pipeline, deliveries)
     assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03"]
-    # The third delivery holds only orders: the models of products and order items had nothing to merge.
+    # The third delivery holds no product: the products' models and the tests that read only them did not
+    # run, the price check (items against products) did; the other models merged only what changed.
+    run = _nodes_run_by_the_latest_dbt_build()
+    assert not run & {"stg_products", "int_products__checked", "int_products__current"}
+    assert not [node for node in run if "products" in node and node != "warn_sale_price_above_retail_price"]
+    assert {"int_orders__current", "int_order_items__current", "warn_sale_price_above_retail_price"} <= run
     merged = _tables_merged_by_the_latest_dbt_build()
-    assert "intermediate.int_orders__current" in merged
-    assert not merged & {f"intermediate.int_{e}__{s}" for e in ("products", "order_items") for s in STEPS}
+    assert {"intermediate.int_orders__current", "intermediate.int_order_items__current"} <= merged
+    assert "marts.fct_order_items" in merged
     # Moving o1 from 03-05 to 03-03 recomputed both dates; 03-05 lost its rows. Dagster heard of both.
     assert _partitions_reported_by_the_latest_run(["marts", "order_kpis"]) == ["2025-03-03", "2025-03-05"]
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a
@@ -115,3 +133,10 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     # No item changed, so the marts' "item changes absorbed" property needed no new table version.
     for mart in ("marts.order_kpis", "marts.category_kpis"):
         assert pipeline.spark.sql(f"DESCRIBE HISTORY {mart} LIMIT 1").first().operation == "MERGE"
+    # Every entity's rows are in its current-state table; a row a cycle ingested but did not build (it
+    # died in dbt) brings its entity back into the next build.
+    assert entities_without_new_rows(pipeline.spark) == list(ENTITIES)
+    pipeline.spark.sql(
+        "INSERT INTO raw.products (id, category, _ingested_at) VALUES ('p3', 'Hats', current_timestamp())"
+    )
+    assert entities_without_new_rows(pipeline.spark) == ["orders", "order_items"]

@@ -102,7 +102,7 @@ def assert_state_is_what_the_contract_says(pipeline: Pipeline, applied: list[Pat
     uploaded file kept byte for byte out of landing/, all as the oracle says."""
     expected = expected_outputs(applied)
     for source in ("delta", "dynamodb"):
-        assert pipeline.kpis(source) == (expected.category_kpis, expected.order_kpis), (source, len(applied))
+        assert pipeline.kpis(source) == expected.kpis, (source, len(applied))
     assert pipeline.report() == {"entities": expected.accounting, "files": expected.files}
     assert pipeline.keys("landing/") == []
     assert pipeline.kept_digests() == file_digests(applied)

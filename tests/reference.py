@@ -147,6 +147,11 @@ class Expected:
     accounting: dict[str, dict[str, int]]
     files: dict[str, int]
 
+    @property
+    def kpis(self) -> tuple[list[dict], list[dict]]:
+        """(category_kpis, order_kpis), as the tests' Pipeline.kpis reads them back."""
+        return self.category_kpis, self.order_kpis
+
 
 def expected_outputs(deliveries: list[Path]) -> Expected:
     """Deliveries in cycle order; each is a folder of <entity>/ files, applied in key order."""

@@ -39,7 +39,7 @@ def test_lab_data_gives_the_published_figures_in_dynamodb_delta_and_the_report(p
         assert electronics["avg_order_value"] == Decimal("91.03")
         assert electronics["avg_return_rate"] == Decimal("0.2037")
     expected = expected_outputs([shared_data])
-    assert pipeline.kpis("dynamodb") == (expected.category_kpis, expected.order_kpis)
+    assert pipeline.kpis("dynamodb") == expected.kpis
     # The command itself, as an operator or a script reads it; other tests read the same in process.
     report = json.loads(pipeline.ecom("report", "--format", "json").stdout)
     assert report == {"entities": expected.accounting, "files": expected.files}

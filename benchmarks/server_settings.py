@@ -33,7 +33,8 @@ from ingestion.settings import PROJECT_ROOT, Settings
 from orchestration.dbt import DbtBuildConfig, dbt_arguments
 from orchestration.services import LocalServices, Service, _port_open, _terminate_groups
 
-# The build a cycle runs, from the project's own command line for it.
+# The build of a cycle in which every entity brought rows (no model left out), from the project's own
+# command line for it.
 DBT_BUILD = [
     str(PROJECT_ROOT / ".venv/bin/dbt"),
     *dbt_arguments(DbtBuildConfig(), order_dates=None),

@@ -5,6 +5,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -18,7 +19,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 from packaging.version import Version
-from pyspark.errors import AnalysisException, PySparkException
+from pyspark.errors import PySparkException
 
 from export.mart_changes import order_dates_recomputed, table_version
 from ingestion.entities import ENTITIES
@@ -79,25 +80,22 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_arguments(
-    config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None, settled: Sequence[str] = ()
+    config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None, left_out: Sequence[str] = ()
 ) -> list[str]:
     """A run of a range of order-date partitions (a backfill from the UI or `ecom backfill`) rebuilds the
     marts' rows of those dates from the current-state tables, on top of what changed: dbt gets the first
     and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql).
 
-    The staging and intermediate models of a settled entity (entities_without_new_rows) are its
-    current-state model and that model's ancestors; they are left out with the tests that read only
-    them. Cautious indirect selection keeps a test that also reads a model still built (the price check
-    reads items and products), where dbt's default would drop it."""
+    `left_out` are the nodes a cycle does not build (nodes_left_out). dbt's indirect selection would
+    also drop every test on a left-out model, so it is turned off: the list names each test to leave out."""
     arguments = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         arguments.append("--full-refresh")
     if order_dates is not None:
         dates = {"backfill_start": order_dates.start, "backfill_end": order_dates.end}
         arguments += ["--vars", json.dumps(dates)]
-    if settled:
-        chains = " ".join(f"+{current_state_model(entity)}" for entity in settled)
-        arguments += ["--exclude", chains, "--indirect-selection", "cautious"]
+    if left_out:
+        arguments += ["--exclude", " ".join(left_out), "--indirect-selection", "empty"]
     return arguments
 
 
@@ -107,39 +105,73 @@ def current_state_model(entity: str) -> str:
 
 def entities_without_new_rows(spark) -> list[str]:
     """The entities whose every raw row their current-state model has taken in: a cycle has nothing to
-    build in their staging and intermediate models, about a third of a cycle's statements when one
-    entity arrives alone (docs/benchmarks.md). Rows of a cycle are newer than every earlier cycle's, so
-    the newest raw row and the newest current row tell. An entity stays unsettled (and is built) while
-    its newest rows are not in the current-state table: new, left by a cycle that died in dbt, or all
-    rejected. None before the first build has created the current-state tables."""
-    comparisons = ", ".join(
-        f"(select max(_ingested_at) from {raw_table(entity)}) <= "
-        f"(select max(_ingested_at) from {_table_of(current_state_model(entity.name))}) as {entity.name}"
-        for entity in ENTITIES.values()
-    )
-    try:
-        settled = spark.sql(f"select {comparisons}").first()
-    except AnalysisException:
+    build in their staging and intermediate models, from a quarter to half of its statements
+    (docs/benchmarks.md). Rows of a cycle are newer than every earlier cycle's, so the newest raw row
+    and the newest current row tell. An entity stays unsettled (and is built) while its newest rows are
+    not in the current-state table: new, left by a cycle that died in dbt or whose tests failed, or all
+    rejected. An entity that has no raw row yet has nothing to build. None before the first build has
+    created the current-state tables."""
+    current = {name: _table_of(current_state_model(name)) for name in ENTITIES}
+    if not all(spark.catalog.tableExists(table) for table in current.values()):
         return []
-    return [name for name in ENTITIES if settled[name]]
+    newest = ", ".join(
+        f"(select max(_ingested_at) from {table}) as {column}"
+        for entity in ENTITIES.values()
+        for table, column in [
+            (raw_table(entity), f"raw_{entity.name}"),
+            (current[entity.name], f"current_{entity.name}"),
+        ]
+    )
+    row = spark.sql(f"select {newest}").first()
+    return [name for name in ENTITIES if _taken_in(row[f"raw_{name}"], row[f"current_{name}"])]
+
+
+def _taken_in(newest_raw: datetime | None, newest_current: datetime | None) -> bool:
+    if newest_raw is None:
+        return True
+    return newest_current is not None and newest_raw <= newest_current
 
 
 def _table_of(model: str) -> str:
     return ".".join(get_asset_key_for_model([dbt_models], model).path)
 
 
+def nodes_left_out(manifest: Mapping[str, Any], settled: Sequence[str]) -> list[str]:
+    """What a cycle does not build for settled entities: their staging, checked and current-state models,
+    and the tests that read only the staging and checked ones. A test that fails there stops the
+    current-state model from being built, which keeps its entity unsettled, so the test runs again next
+    cycle. The tests on the current-state model run in every cycle: one that failed after its model
+    merged would otherwise stop blocking the marts, its entity being settled from then on."""
+    left_out = []
+    for entity in settled:
+        upstream = [f"stg_{entity}", f"int_{entity}__checked"]
+        ids = {
+            uid
+            for uid, node in manifest["nodes"].items()
+            if node["resource_type"] == "model" and node["name"] in upstream
+        }
+        tests = [
+            node["name"]
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "test" and set(node["depends_on"]["nodes"]) <= ids
+        ]
+        left_out += [*upstream, current_state_model(entity), *sorted(tests)]
+    return left_out
+
+
 def settled_entities(
     context: dg.AssetExecutionContext, spark, config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None
 ) -> list[str]:
     """Only a build of the whole project leaves settled entities out: an operator who picks models in
-    the UI, a rebuild and a backfill get what they asked for."""
+    the UI, a rebuild and a backfill get what they asked for. (A subset is also where dagster-dbt sets
+    its own indirect selection, which dbt_arguments' would override.)"""
     if context.is_subset or config.full_refresh or order_dates is not None:
         return []
     settled = entities_without_new_rows(spark)
     if settled:
         context.log.info(
             f"nothing new for {', '.join(settled)}: their staging and intermediate models, and the tests "
-            "that read only those, are not built in this cycle"
+            "on the staging and checked ones, are not built in this cycle"
         )
     return settled
 
@@ -196,7 +228,8 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
         marts_before = {} if order_dates else _kpi_mart_versions(context, spark)
         settled = settled_entities(context, spark, config, order_dates)
-    events = dbt.cli(dbt_arguments(config, order_dates, settled), context=context)
+    left_out = nodes_left_out(json.loads(dbt_project.manifest_path.read_text()), settled)
+    events = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
     if marts_before:
         yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)

@@ -87,7 +87,9 @@ def dbt_arguments(
     and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql).
 
     `left_out` are the nodes a cycle does not build (nodes_left_out). dbt's indirect selection would
-    also drop every test on a left-out model, so it is turned off: the list names each test to leave out."""
+    also drop every test on a left-out model, so it is turned off: the list names each test to leave out.
+    That is safe because dagster-dbt selects every node directly (`fqn:*`) when the run builds them all;
+    a `select` given to @dbt_assets would lose the tests of the models it selects."""
     arguments = ["build", "--exclude-resource-type", "unit_test"]
     if config.full_refresh:
         arguments.append("--full-refresh")
@@ -99,27 +101,28 @@ def dbt_arguments(
     return arguments
 
 
-def current_state_model(entity: str) -> str:
-    return f"int_{entity}__current"
+def entity_models(entity: str) -> tuple[str, str, str]:
+    """An entity's staging, checked and current-state models, by the project's naming."""
+    return f"stg_{entity}", f"int_{entity}__checked", f"int_{entity}__current"
 
 
 def entities_without_new_rows(spark) -> list[str]:
     """The entities whose every raw row their current-state model has taken in: a cycle has nothing to
-    build in their staging and intermediate models, from a quarter to half of its statements
+    build in their staging and intermediate models, a quarter to a third of its statements
     (docs/benchmarks.md). Rows of a cycle are newer than every earlier cycle's, so the newest raw row
     and the newest current row tell. An entity stays unsettled (and is built) while its newest rows are
     not in the current-state table: new, left by a cycle that died in dbt or whose tests failed, or all
-    rejected. An entity that has no raw row yet has nothing to build. None before the first build has
-    created the current-state tables."""
-    current = {name: _table_of(current_state_model(name)) for name in ENTITIES}
-    if not all(spark.catalog.tableExists(table) for table in current.values()):
+    rejected. An entity that has no raw row yet has nothing to build. None while a checked or
+    current-state table is missing (before the first build, or after one was dropped): dbt creates it."""
+    built = [_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]]
+    if not all(spark.catalog.tableExists(table) for table in built):
         return []
     newest = ", ".join(
         f"(select max(_ingested_at) from {table}) as {column}"
         for entity in ENTITIES.values()
         for table, column in [
             (raw_table(entity), f"raw_{entity.name}"),
-            (current[entity.name], f"current_{entity.name}"),
+            (_table_of(entity_models(entity.name)[2]), f"current_{entity.name}"),
         ]
     )
     row = spark.sql(f"select {newest}").first()
@@ -144,7 +147,8 @@ def nodes_left_out(manifest: Mapping[str, Any], settled: Sequence[str]) -> list[
     merged would otherwise stop blocking the marts, its entity being settled from then on."""
     left_out = []
     for entity in settled:
-        upstream = [f"stg_{entity}", f"int_{entity}__checked"]
+        staging, checked, current = entity_models(entity)
+        upstream = [staging, checked]
         ids = {
             uid
             for uid, node in manifest["nodes"].items()
@@ -153,10 +157,16 @@ def nodes_left_out(manifest: Mapping[str, Any], settled: Sequence[str]) -> list[
         tests = [
             node["name"]
             for node in manifest["nodes"].values()
-            if node["resource_type"] == "test" and set(node["depends_on"]["nodes"]) <= ids
+            if node["resource_type"] == "test" and _reads_only(node, ids)
         ]
-        left_out += [*upstream, current_state_model(entity), *sorted(tests)]
+        left_out += [*upstream, current, *sorted(tests)]
     return left_out
+
+
+def _reads_only(test: Mapping[str, Any], models: set[str]) -> bool:
+    """A test without parents reads tables by name, not through these models."""
+    parents = set(test["depends_on"]["nodes"])
+    return bool(parents) and parents <= models
 
 
 def settled_entities(
@@ -228,7 +238,7 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
         marts_before = {} if order_dates else _kpi_mart_versions(context, spark)
         settled = settled_entities(context, spark, config, order_dates)
-    left_out = nodes_left_out(json.loads(dbt_project.manifest_path.read_text()), settled)
+    left_out = nodes_left_out(json.loads(dbt_project.manifest_path.read_text()), settled) if settled else []
     events = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
     yield from _with_model_metadata(context, spark, events.stream())
     if marts_before:

@@ -1,16 +1,21 @@
 """What dbt selects when a cycle leaves a settled entity out (orchestration/dbt.py, nodes_left_out): its
 models and the tests on its staging and checked models go; the tests on its current-state model stay,
-and so does a test that also reads another entity. Checked with `dbt ls` on the project's manifest."""
+and so does a test that also reads another entity. Checked with `dbt ls` on the project as it is. Runs
+that must build what they select never leave anything out."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
+
+import dagster as dg
+import pytest
 
 from ingestion.settings import PROJECT_ROOT
-from orchestration.dbt import DbtBuildConfig, dbt_arguments, nodes_left_out
-from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.dbt import DbtBuildConfig, dbt_arguments, nodes_left_out, settled_entities
+from orchestration.dbt_project import DBT_EXECUTABLE
 
 
 def _listed(build: list[str], target: Path) -> set[str]:
@@ -28,8 +33,8 @@ def _listed(build: list[str], target: Path) -> set[str]:
 
 
 def test_a_settled_entity_loses_its_models_but_not_the_tests_that_guard_the_marts(tmp_path):
-    manifest = json.loads(dbt_project.manifest_path.read_text())
     whole = _listed(dbt_arguments(DbtBuildConfig(), None), tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
 
     without_products = _listed(
         dbt_arguments(DbtBuildConfig(), None, nodes_left_out(manifest, ["products"])), tmp_path
@@ -47,3 +52,24 @@ def test_a_settled_entity_loses_its_models_but_not_the_tests_that_guard_the_mart
     assert without_products <= whole
     guards = {"unique_int_products__current_product_id", "warn_sale_price_above_retail_price"}
     assert guards <= without_products
+
+
+class SparkUntouched:
+    """Spark for a run that must not ask which entities are settled."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the run asked Spark for {name}")
+
+
+@pytest.mark.parametrize(
+    ("picked", "config", "dates"),
+    [
+        (True, DbtBuildConfig(), None),
+        (False, DbtBuildConfig(full_refresh=True), None),
+        (False, DbtBuildConfig(), dg.PartitionKeyRange("2025-03-01", "2025-03-03")),
+    ],
+    ids=["assets picked in the UI", "a rebuild", "a backfill"],
+)
+def test_a_run_that_builds_what_it_selects_leaves_nothing_out(picked, config, dates):
+    context = SimpleNamespace(is_subset=picked)
+    assert settled_entities(context, SparkUntouched(), config, dates) == []

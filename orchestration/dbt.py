@@ -114,8 +114,8 @@ def entities_without_new_rows(spark) -> list[str]:
     not in the current-state table: new, left by a cycle that died in dbt or whose tests failed, or all
     rejected. An entity that has no raw row yet has nothing to build. None while a checked or
     current-state table is missing (before the first build, or after one was dropped): dbt creates it."""
-    built = [_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]]
-    if not all(spark.catalog.tableExists(table) for table in built):
+    built = {_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]}
+    if not built <= _tables_in(spark, {table.split(".")[0] for table in built}):
         return []
     newest = ", ".join(
         f"(select max(_ingested_at) from {table}) as {column}"
@@ -127,6 +127,17 @@ def entities_without_new_rows(spark) -> list[str]:
     )
     row = spark.sql(f"select {newest}").first()
     return [name for name in ENTITIES if _taken_in(row[f"raw_{name}"], row[f"current_{name}"])]
+
+
+def _tables_in(spark, schemas: set[str]) -> set[str]:
+    """One catalog call per schema, not one per table: each is a round trip to the metastore. A schema
+    dbt has not created yet (before the first build) holds none."""
+    return {
+        f"{schema}.{table.name}"
+        for schema in schemas
+        if spark.catalog.databaseExists(schema)
+        for table in spark.catalog.listTables(schema)
+    }
 
 
 def _taken_in(newest_raw: datetime | None, newest_current: datetime | None) -> bool:

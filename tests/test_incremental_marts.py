@@ -21,6 +21,7 @@ from tests.conftest import apply_one_cycle_each, assert_state_is_what_the_contra
 pytestmark = pytest.mark.slow
 
 MERGE_INTO = re.compile(r"^\s*merge into (\S+)", re.MULTILINE | re.IGNORECASE)
+PRUNED_FROM = re.compile(r"DBT_INTERNAL_DEST\._landed_at >= timestamp'([^']+)'")
 ORDERS_HEADER = "order_id,user_id,status,gender,created_at,shipped_at,delivered_at,returned_at,num_of_item"
 ITEMS_HEADER = "id,order_id,user_id,product_id,inventory_item_id,status,created_at,sale_price"
 
@@ -76,11 +77,11 @@ def _latest_dbt_invocation() -> Path:
     ).parent
 
 
-def _tables_merged_by_the_latest_dbt_build() -> set[str]:
+def _merges_of_the_latest_dbt_build() -> dict[str, str]:
     log = (_latest_dbt_invocation() / "dbt.log").read_text()
     events = (json.loads(line) for line in log.splitlines() if line.startswith("{"))
     statements = (event["data"].get("sql", "") for event in events)
-    return {match.group(1) for sql in statements for match in MERGE_INTO.finditer(sql)}
+    return {match.group(1): sql for sql in statements for match in MERGE_INTO.finditer(sql)}
 
 
 def _nodes_run_by_the_latest_dbt_build() -> set[str]:
@@ -114,10 +115,16 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     assert not [node for node in run if "stg_products" in node or "int_products__checked" in node]
     assert {"unique_int_products__current_product_id", "warn_sale_price_above_retail_price"} <= run
     assert {"int_orders__current", "int_order_items__current"} <= run
-    merged = _tables_merged_by_the_latest_dbt_build()
-    assert {"intermediate.int_orders__current", "intermediate.int_order_items__current"} <= merged
+    merged = _merges_of_the_latest_dbt_build()
+    assert {"intermediate.int_orders__current", "intermediate.int_order_items__current"} <= merged.keys()
     assert "marts.fct_order_items" in merged
     assert "quarantine.rejected_rows" not in merged  # no row of the delivery was rejected
+    # The merge into a checked table joins only the files that can hold this delivery's rows: its
+    # condition on landing time lets Delta skip the files of the two earlier deliveries.
+    [lowest] = PRUNED_FROM.findall(merged["intermediate.int_orders__checked"])
+    checked = pipeline.spark.table("intermediate.int_orders__checked")
+    pruned = checked.where(f"_landed_at >= timestamp'{lowest}'")
+    assert 0 < len(pruned.inputFiles()) < len(checked.inputFiles())
     # Moving o1 from 03-05 to 03-03 recomputed both dates; 03-05 lost its rows. Dagster heard of both.
     assert _partitions_reported_by_the_latest_run(["marts", "order_kpis"]) == ["2025-03-03", "2025-03-05"]
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a

@@ -31,14 +31,28 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- dbt-spark's merge, with two changes. A model configured with delete_unrecomputed_dates drops the rows of
+{#- dbt-spark's merge, with three changes. A model configured with delete_unrecomputed_dates drops the rows of
     the dates it recomputed that the new results no longer hold (a KPI row left without counted items).
-    And a merge with nothing to merge or delete is not run: Delta would still plan it and join the target,
-    seconds per model in every cycle that did not change its inputs. -#}
+    A model configured with prune_merge_by (a timestamp column of its unique key that grows from one
+    delivery to the next: the landing time) merges only into the target files that can hold the new rows'
+    lowest value or later: a row that matches has the same value, so the result is the same, and Delta
+    skips the files of earlier deliveries instead of joining the whole table. And a merge with nothing to
+    merge or delete is not run: Delta would still plan it and join the target, seconds per model in every
+    cycle that did not change its inputs. -#}
 {% macro spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) %}
     {%- set dates = order_dates_to_recompute() if config.get('delete_unrecomputed_dates') -%}
-    {%- if dates or relation_has_rows(source) -%}
-    {{ dbt.spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) }}
+    {%- set pruned_by = config.get('prune_merge_by') -%}
+    {%- set predicates = incremental_predicates or [] -%}
+    {%- if pruned_by -%}
+        {%- set has_rows, lowest = rows_and_lowest(source, pruned_by) -%}
+        {%- if lowest is not none -%}
+            {%- set predicates = predicates + ["DBT_INTERNAL_DEST." ~ pruned_by ~ " >= timestamp'" ~ lowest ~ "'"] -%}
+        {%- endif -%}
+    {%- else -%}
+        {%- set has_rows = dates or relation_has_rows(source) -%}
+    {%- endif -%}
+    {%- if has_rows -%}
+    {{ dbt.spark__get_merge_sql(target, source, unique_key, dest_columns, predicates) }}
         {%- if dates %}
       when not matched by source and {{ order_date_in(dates, 'DBT_INTERNAL_DEST.order_date') }} then delete
         {%- endif %}
@@ -49,4 +63,10 @@
 
 {% macro relation_has_rows(relation) %}
     {{ return(run_query('select 1 from ' ~ relation ~ ' limit 1').rows | length > 0) }}
+{% endmacro %}
+
+{#- Whether relation has rows, and the lowest value of a timestamp column in them as text (none if all null). -#}
+{% macro rows_and_lowest(relation, column) %}
+    {%- set found = run_query('select count(*) > 0, cast(min(' ~ column ~ ') as string) from ' ~ relation).rows[0] -%}
+    {{ return((found[0], found[1])) }}
 {% endmacro %}

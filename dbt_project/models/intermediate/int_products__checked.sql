@@ -5,6 +5,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['_source_key', '_landed_at', '_row_number'],
+    prune_merge_by='_landed_at',
 ) }}
 
 with products as (

@@ -302,6 +302,11 @@ def spark_server_conf(
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Delta computes a MERGE's source twice (to find the files to rewrite, then to write them) unless
+        # it materializes it, which by default it does only for sources it deems nondeterministic. The
+        # incremental models' sources join and aggregate whole tables: computed once, kept for the merge
+        # (docs/benchmarks.md, "MERGE sources and pruning").
+        "spark.databricks.delta.merge.materializeSource": "all",
         "spark.hadoop.fs.s3a.endpoint": s3_endpoint,
         "spark.hadoop.fs.s3a.endpoint.region": settings.region,
         "spark.hadoop.fs.s3a.path.style.access": "true",

@@ -92,6 +92,7 @@ def test_spark_server_owns_delta_the_metastore_utc_and_s3a():
     assert "/state/metastore_db" in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
     assert conf["spark.sql.warehouse.dir"] == "s3a://b/wh"
     assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.databricks.delta.merge.materializeSource"] == "all"
     assert conf["spark.ui.showConsoleProgress"] == "false"
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://h:9"
 

@@ -120,11 +120,14 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     assert "marts.fct_order_items" in merged
     assert "quarantine.rejected_rows" not in merged  # no row of the delivery was rejected
     # The merge into a checked table joins only the files that can hold this delivery's rows: its
-    # condition on landing time lets Delta skip the files of the two earlier deliveries.
+    # condition on landing time lets Delta skip the files of the two earlier deliveries. Every merge
+    # computes its source once (the server's setting, which the sessions of dbt and the tests inherit).
+    assert "intermediate.int_orders__checked" in merged
     [lowest] = PRUNED_FROM.findall(merged["intermediate.int_orders__checked"])
     checked = pipeline.spark.table("intermediate.int_orders__checked")
     pruned = checked.where(f"_landed_at >= timestamp'{lowest}'")
     assert 0 < len(pruned.inputFiles()) < len(checked.inputFiles())
+    assert pipeline.spark.conf.get("spark.databricks.delta.merge.materializeSource") == "all"
     # Moving o1 from 03-05 to 03-03 recomputed both dates; 03-05 lost its rows. Dagster heard of both.
     assert _partitions_reported_by_the_latest_run(["marts", "order_kpis"]) == ["2025-03-03", "2025-03-05"]
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a

@@ -33,17 +33,18 @@
 
 {#- dbt-spark's merge, with three changes. A model configured with delete_unrecomputed_dates drops the rows of
     the dates it recomputed that the new results no longer hold (a KPI row left without counted items).
-    A model configured with prune_merge_by (a timestamp column of its unique key that grows from one
+    A model configured with prune_merge_by (a timestamp column of its unique key, mostly growing from one
     delivery to the next: the landing time) merges only into the target files that can hold the new rows'
     lowest value or later: a row that matches has the same value, so the result is the same, and Delta
-    skips the files of earlier deliveries instead of joining the whole table. And a merge with nothing to
-    merge or delete is not run: Delta would still plan it and join the target, seconds per model in every
-    cycle that did not change its inputs. -#}
+    skips the files of earlier deliveries instead of joining the whole table (a file landed out of order
+    is only skipped less). And a merge with nothing to merge or delete is not run: Delta would still plan
+    it and join the target, seconds per model in every cycle that did not change its inputs. -#}
 {% macro spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) %}
     {%- set dates = order_dates_to_recompute() if config.get('delete_unrecomputed_dates') -%}
     {%- set pruned_by = config.get('prune_merge_by') -%}
     {%- set predicates = incremental_predicates or [] -%}
     {%- if pruned_by -%}
+        {%- do check_merge_pruning(pruned_by, unique_key) -%}
         {%- set has_rows, lowest = rows_and_lowest(source, pruned_by) -%}
         {%- if lowest is not none -%}
             {%- set predicates = predicates + ["DBT_INTERNAL_DEST." ~ pruned_by ~ " >= timestamp'" ~ lowest ~ "'"] -%}
@@ -63,6 +64,18 @@
 
 {% macro relation_has_rows(relation) %}
     {{ return(run_query('select 1 from ' ~ relation ~ ' limit 1').rows | length > 0) }}
+{% endmacro %}
+
+{#- The pruning condition keeps the result only for a column every match has equal, and the unmatched rows
+    it leaves out of the target must not count as "not matched by source" for a delete. -#}
+{% macro check_merge_pruning(column, unique_key) %}
+    {%- set keys = [unique_key] if unique_key is string else unique_key or [] -%}
+    {%- if column not in keys -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": prune_merge_by '" ~ column ~ "' must be a column of its unique_key " ~ keys) }}
+    {%- endif -%}
+    {%- if config.get('delete_unrecomputed_dates') -%}
+        {{ exceptions.raise_compiler_error(model.name ~ ": prune_merge_by cannot go with delete_unrecomputed_dates") }}
+    {%- endif -%}
 {% endmacro %}
 
 {#- Whether relation has rows, and the lowest value of a timestamp column in them as text (none if all null). -#}

@@ -24,8 +24,7 @@ def statement_kind(sql: str, node: str) -> str:
     text = " ".join(COMMENT.sub("", sql).split()).lower()
     if node.startswith("test."):
         return "test"
-    probe = text.startswith("select 1 from") and text.endswith("limit 1")
-    if probe or text.startswith("select count(*) > 0,"):
+    if " as merge_probe" in text:
         return "probe"
     if "nothing changed: no merge" in text:
         return "skipped merge"

@@ -62,8 +62,9 @@
     {%- endif %}
 {% endmacro %}
 
+{#- Both probes name their column merge_probe: benchmarks/dbt_statements.py counts them by it. -#}
 {% macro relation_has_rows(relation) %}
-    {{ return(run_query('select 1 from ' ~ relation ~ ' limit 1').rows | length > 0) }}
+    {{ return(run_query('select 1 as merge_probe from ' ~ relation ~ ' limit 1').rows | length > 0) }}
 {% endmacro %}
 
 {#- The pruning condition keeps the result only for a column every match has equal, and the unmatched rows
@@ -80,6 +81,6 @@
 
 {#- Whether relation has rows, and the lowest value of a timestamp column in them as text (none if all null). -#}
 {% macro rows_and_lowest(relation, column) %}
-    {%- set found = run_query('select count(*) > 0, cast(min(' ~ column ~ ') as string) from ' ~ relation).rows[0] -%}
+    {%- set found = run_query('select count(*) > 0 as merge_probe, cast(min(' ~ column ~ ') as string) from ' ~ relation).rows[0] -%}
     {{ return((found[0], found[1])) }}
 {% endmacro %}

@@ -32,6 +32,11 @@ LINEAGE_COLUMNS = {
     "_cycle_id": "string",
     "_ingested_at": "timestamp",
 }
+# Delta keeps min/max statistics only for the columns reads filter on: a delivery's rows (the replace on
+# key, ETag and landing time, the row counts by cycle) and new cycles' rows (_ingested_at, which dbt's
+# staging reads and the settled check takes the max of). Statistics of every text column cost about a
+# third of writing a raw table (docs/benchmarks.md, "Column statistics").
+RAW_STATS_COLUMNS = ("_source_key", "_source_etag", "_landed_at", "_cycle_id", "_ingested_at")
 LEDGER_COLUMNS = {
     "key": "string",
     "etag": "string",
@@ -72,7 +77,10 @@ def ensure_raw_tables(spark) -> None:
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {RAW_SCHEMA}")
     for entity in ENTITIES.values():
         columns = {column: "string" for column in entity.columns} | LINEAGE_COLUMNS
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {raw_table(entity)} ({_ddl(columns)}) USING delta")
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {raw_table(entity)} ({_ddl(columns)}) USING delta "
+            f"TBLPROPERTIES ('delta.dataSkippingStatsColumns' = '{','.join(RAW_STATS_COLUMNS)}')"
+        )
     spark.sql(f"CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} ({_ddl(LEDGER_COLUMNS)}) USING delta")
 
 

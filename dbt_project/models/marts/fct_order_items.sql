@@ -9,6 +9,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_item_id',
+    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at'},
 ) }}
 
 with items as (

@@ -5,6 +5,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_id',
+    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at'},
 ) }}
 
 with orders as (

@@ -32,11 +32,12 @@ LINEAGE_COLUMNS = {
     "_cycle_id": "string",
     "_ingested_at": "timestamp",
 }
-# Delta keeps min/max statistics only for the columns reads filter on: a delivery's rows (the replace on
-# key, ETag and landing time, the row counts by cycle) and new cycles' rows (_ingested_at, which dbt's
-# staging reads and the settled check takes the max of). Statistics of every text column cost about a
-# third of writing a raw table (docs/benchmarks.md, "Column statistics").
-RAW_STATS_COLUMNS = ("_source_key", "_source_etag", "_landed_at", "_cycle_id", "_ingested_at")
+# Delta keeps statistics only for the columns reads filter on: a delivery's rows (the replace on key, ETag
+# and landing time, the row counts by cycle), new cycles' rows (_ingested_at, which dbt's staging reads
+# and the settled check takes the max of) and the staging's not_null tests (_source_key, _row_number).
+# Statistics of every text column cost up to a fifth of writing a raw table (docs/benchmarks.md,
+# "Column statistics"); the models name theirs in their tblproperties config.
+RAW_STATS_COLUMNS = ("_source_key", "_source_etag", "_landed_at", "_row_number", "_cycle_id", "_ingested_at")
 LEDGER_COLUMNS = {
     "key": "string",
     "etag": "string",

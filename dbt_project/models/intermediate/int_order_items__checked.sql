@@ -6,6 +6,7 @@
     incremental_strategy='merge',
     unique_key=['_source_key', '_landed_at', '_row_number'],
     prune_merge_by='_landed_at',
+    tblproperties={'delta.dataSkippingStatsColumns': '_ingested_at,_landed_at'},
 ) }}
 
 with order_items as (

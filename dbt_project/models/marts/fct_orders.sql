@@ -5,7 +5,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_id',
-    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at'},
+    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at,order_id'},
 ) }}
 
 with orders as (

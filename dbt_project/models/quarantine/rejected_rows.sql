@@ -11,7 +11,7 @@
     incremental_strategy='merge',
     unique_key=['source_key', 'landed_at', 'row_number'],
     prune_merge_by='landed_at',
-    tblproperties={'delta.dataSkippingStatsColumns': 'landed_at,ingested_at'},
+    tblproperties={'delta.dataSkippingStatsColumns': 'landed_at,ingested_at,source_key,entity'},
 ) }}
 
 {#- One watermark for the three entities: the newest rejected row this table holds, of any entity. -#}

@@ -9,7 +9,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_item_id',
-    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at,order_item_id,is_counted'},
+    tblproperties={'delta.dataSkippingStatsColumns': '_changed_at,order_item_id'},
 ) }}
 
 with items as (

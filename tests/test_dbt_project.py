@@ -46,7 +46,7 @@ def test_dbt_unit_tests_of_the_kpi_definitions_pass(target):
     tested = _dbt(target, "test", "--select", "test_type:unit")
 
     assert tested.returncode == 0, tested.stdout[-5000:]
-    assert "PASS=9" in tested.stdout
+    assert "PASS=10" in tested.stdout
 
 
 def test_dbt_docs_describe_every_column_and_expose_the_dynamodb_tables(target):

@@ -2,7 +2,7 @@
     parse, so a check can tell "absent" (text is null) from "unparseable" (text present, value null). -#}
 
 {#- Trims the characters of Java's regex \s (space, tab, LF, VT, FF, CR), as the regex `^\s+|\s+$` did, with a
-    sixth to a quarter less staging CPU (docs/benchmarks.md, "Trimming without a regex"). Spark reads
+    sixth to a quarter less staging time (docs/benchmarks.md, "Trimming without a regex"). Spark reads
     \uXXXX in a string literal but not \f, so the form feed is written \u000C. -#}
 {% macro clean_text(column) -%}
     nullif(trim(BOTH ' \t\n\u000B\u000C\r' FROM {{ column }}), '')

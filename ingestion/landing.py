@@ -67,6 +67,8 @@ class Inspection:
     rejection: Rejection | None
     # Physical lines that are empty outside quotes: Spark skips them, the line numbers must not.
     blank_lines: tuple[int, ...] = ()
+    # Only a quoted field can hold a line break: a file without a quote has one physical line per row.
+    has_quotes: bool = True
 
     @property
     def accepted(self) -> bool:
@@ -122,7 +124,7 @@ def inspect(s3, bucket: str, obj: LandedObject) -> Inspection:
             f"{obj.key}, line 1: the header lacks required column(s) {', '.join(missing)} "
             f"(found: {', '.join(header)})",
         )
-    return Inspection(obj, entity, header, header_lines, None, decoded.blank_lines)
+    return Inspection(obj, entity, header, header_lines, None, decoded.blank_lines, decoded.has_quotes)
 
 
 class UndecodableFile(ValueError):
@@ -137,16 +139,18 @@ class UndecodableFile(ValueError):
 class DecodedFile:
     head: str
     blank_lines: tuple[int, ...]
+    has_quotes: bool
 
 
 def decode_whole_file(chunks: Iterable[bytes], is_gzip: bool) -> DecodedFile:
     """Decode every byte of the file, failing on the first that is not UTF-8, and keep its beginning
-    (enough for the header) and where its blank lines are. Spark would silently replace bad bytes and
-    skip blank lines, so both are found here, in the one read of the file."""
+    (enough for the header), where its blank lines are and whether it quotes anything. Spark would
+    silently replace bad bytes and skip blank lines, so both are found here, in the one read of the file."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     blanks = BlankLines()
     head: list[str] = []
     head_size = lines = column = 0
+    has_quotes = False
     for data in _inflated(chunks) if is_gzip else chunks:
         try:
             text = decoder.decode(data)
@@ -159,6 +163,7 @@ def decode_whole_file(chunks: Iterable[bytes], is_gzip: bool) -> DecodedFile:
         lines += text.count("\n")
         column = len(text) - text.rfind("\n") - 1 if "\n" in text else column + len(text)
         blanks.feed(text)
+        has_quotes = has_quotes or '"' in text
         if head_size < HEAD_CHARS:
             head.append(text[: HEAD_CHARS - head_size])
             head_size += len(head[-1])
@@ -168,7 +173,7 @@ def decode_whole_file(chunks: Iterable[bytes], is_gzip: bool) -> DecodedFile:
         raise UndecodableFile(
             "the file ends inside a multi-byte UTF-8 character", f", line {lines + 1}"
         ) from error
-    return DecodedFile("".join(head), tuple(blanks.found))
+    return DecodedFile("".join(head), tuple(blanks.found), has_quotes)
 
 
 class BlankLines:

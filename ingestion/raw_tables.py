@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import reduce
+from functools import partial, reduce
 
 from ingestion.entities import ENTITIES, Entity
 from ingestion.landing import Inspection, LandedObject, inspect, list_landed
@@ -38,6 +38,8 @@ LINEAGE_COLUMNS = {
 # Statistics of every text column cost up to a fifth of writing a raw table (docs/benchmarks.md,
 # "Column statistics"); the models name theirs in their tblproperties config.
 RAW_STATS_COLUMNS = ("_source_key", "_source_etag", "_landed_at", "_row_number", "_cycle_id", "_ingested_at")
+# monotonically_increasing_id puts the partition in the upper 31 bits and the row within it in the lower 33.
+ROWS_IN_PARTITION_MASK = (1 << 33) - 1
 LEDGER_COLUMNS = {
     "key": "string",
     "etag": "string",
@@ -116,11 +118,14 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
 
 def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], cycle: Cycle) -> None:
     started = time.monotonic()
-    frames = [_read_file(spark, bucket, entity, inspection, cycle) for inspection in files]
-    frame = _with_row_and_line_numbers(reduce(lambda left, right: left.unionByName(right), frames))
+    read = partial(_read_file, spark, bucket, entity, cycle=cycle)
+    numbered = [_numbered_in_read_order(read(i)) for i in files if not i.has_quotes]
+    quoting = [read(i) for i in files if i.has_quotes]
+    if quoting:
+        numbered.append(_numbered_counting_line_breaks(_union(quoting)))
     # One commit that also drops whatever an interrupted attempt committed for these same deliveries
     # (rows appended, ledger not yet written): each delivery's rows are in the raw table exactly once.
-    frame.writeTo(raw_table(entity)).overwrite(_is_one_of([i.obj for i in files]))
+    _union(numbered).writeTo(raw_table(entity)).overwrite(_is_one_of([i.obj for i in files]))
     log.info(
         "%s: %d file(s) appended to %s in %.1fs",
         entity.name,
@@ -128,6 +133,10 @@ def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], c
         raw_table(entity),
         time.monotonic() - started,
     )
+
+
+def _union(frames: list):
+    return reduce(lambda left, right: left.unionByName(right), frames)
 
 
 def _is_one_of(deliveries: list[LandedObject]):
@@ -199,15 +208,33 @@ def _count_newlines(columns):
     return F.length(text) - F.length(F.regexp_replace(text, "\n", ""))
 
 
-def _with_row_and_line_numbers(frame):
-    """Row number within the file, and the physical line the row starts on (quoted line breaks counted)."""
+def _numbered_in_read_order(frame):
+    """Row and line numbers of a file with no quote, without a shuffle: each of its rows is one physical
+    line, and the file is one partition (multiLine reads do not split files), in which the low 33 bits of
+    monotonically_increasing_id count the rows from 0 (docs/benchmarks.md, "Numbering rows without a
+    window")."""
+    from pyspark.sql import functions as F
+
+    row_number = F.col("_read_order").bitwiseAND(ROWS_IN_PARTITION_MASK) + 1
+    return _with_row_and_line_numbers(frame, row_number, F.lit(0))
+
+
+def _numbered_counting_line_breaks(frame):
+    """Row and line numbers of files that quote: a row starts after the line breaks of the file's earlier
+    rows, so each file's rows are sorted in read order to sum them."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     in_file = Window.partitionBy("_source_key").orderBy("_read_order")
     earlier = in_file.rowsBetween(Window.unboundedPreceding, -1)
-    row_number = F.row_number().over(in_file)
     newlines_before = F.coalesce(F.sum("_newlines").over(earlier), F.lit(0))
+    return _with_row_and_line_numbers(frame, F.row_number().over(in_file), newlines_before)
+
+
+def _with_row_and_line_numbers(frame, row_number, newlines_before):
+    """Row number within the file, and the physical line the row starts on (quoted line breaks counted)."""
+    from pyspark.sql import functions as F
+
     without_blanks = F.col("_header_lines") + row_number + newlines_before
     blanks_before = F.size(F.filter("_blank_thresholds", lambda threshold: threshold <= F.col("_line")))
     return (

@@ -74,6 +74,22 @@ def test_line_numbers_count_the_blank_lines_spark_skips(pipeline):
     ]
 
 
+def test_files_with_and_without_quotes_number_their_rows_alike(pipeline):
+    crlf = b"id,category\r\n1,A\r\n\r\n2,B,extra\r\n3,C\r\n"  # a blank line, a row with a field too many
+    _put(pipeline, "landing/products/crlf.csv", crlf)
+    _put(pipeline, "landing/products/lf.csv.gz", gzip.compress(crlf.replace(b"\r\n", b"\n")))
+    _put(pipeline, "landing/products/quoting.csv", crlf.replace(b"3,C", b'3,"C"'))
+
+    ingest_landing(pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC)))
+
+    rows = pipeline.spark.table("raw.products").select("_source_key", "id", "_row_number", "_line_number")
+    numbers: dict[str, list] = {}
+    for key, *numbered in sorted(rows.collect()):
+        numbers.setdefault(key.removeprefix("landing/products/"), []).append(tuple(numbered))
+    expected = [("1", 1, 2), ("2", 2, 4), ("3", 3, 5)]
+    assert numbers == {"crlf.csv": expected, "lf.csv.gz": expected, "quoting.csv": expected}
+
+
 def test_a_file_already_applied_is_not_read_again(pipeline):
     _put(pipeline, "landing/order_items/i.csv", ITEMS)
     bucket = pipeline.settings.bucket

@@ -111,3 +111,10 @@ def test_blank_lines_outside_quotes_are_found_across_chunks_as_spark_sees_them()
     assert decoded.head.startswith("id,category\n")
     crlf = decode_whole_file([b"id,category\r\n1,A\r\n\r\n2,B\r\n"], is_gzip=False)
     assert crlf.blank_lines == (3,)
+
+
+def test_a_quote_in_any_chunk_marks_the_file_as_quoting():
+    rows = b"id,category\n1,A\n" * 3
+
+    assert not decode_whole_file([rows, rows], is_gzip=False).has_quotes
+    assert decode_whole_file([rows, b'2,"B"\n'], is_gzip=False).has_quotes

@@ -4,6 +4,7 @@ a description, and the DynamoDB KPI tables are exposures of the two KPI marts)."
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import time
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from ingestion.raw_tables import ensure_raw_tables
-from ingestion.settings import PROJECT_ROOT
+from ingestion.settings import PROJECT_ROOT, spark_session
 from orchestration.dbt_project import DBT_EXECUTABLE
 from tests.conftest import reset_pipeline
+from tests.reference import parse_timestamp
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +48,49 @@ def test_dbt_unit_tests_of_the_kpi_definitions_pass(target):
     tested = _dbt(target, "test", "--select", "test_type:unit")
 
     assert tested.returncode == 0, tested.stdout[-5000:]
-    assert "PASS=10" in tested.stdout
+    assert "PASS=11" in tested.stdout
+
+
+def test_staging_parses_every_timestamp_form_as_the_oracle_does(target, services):
+    texts = timestamp_texts()
+    compiled = _dbt(
+        target,
+        "compile",
+        "--quiet",
+        "--inline",
+        "select t, date_format({{ parse_timestamp('t') }}, 'yyyy-MM-dd HH:mm:ss.SSSSSS') as parsed"
+        " from texts",
+    )
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    spark = spark_session(services.settings)
+    spark.createDataFrame([(text,) for text in texts], "t string").createOrReplaceTempView("texts")
+
+    parsed = {row["t"]: row["parsed"] for row in spark.sql(compiled.stdout).collect()}
+
+    expected = {text: oracle_timestamp(text) for text in texts}
+    assert sum(value is not None for value in expected.values()) > 400
+    assert {t: (parsed[t], expected[t]) for t in texts if parsed[t] != expected[t]} == {}
+
+
+def timestamp_texts() -> list[str]:
+    """Every form the contract allows and many it does not: dates and times in and out of range, fractions
+    of 0 to 10 digits, each zone with and without a space, offsets past Java's ±18:00 and past ±23:59."""
+    days = ["2025-03-08 12:00:00", "2024-02-29T23:59:59", "2025-02-29 10:00:00", "2025-13-01 10:00:00"]
+    times = ["1999-12-31T24:00:00", "2025-03-08 12:60:00", "2025-3-08 12:00:00", "2025-03-08 12:00"]
+    fractions = ["", ".", ".12a", ".1234567890"] + [".123456789"[: n + 1] for n in range(1, 10)]
+    zones = ["", "Z", "UTC", "utc", "X", "+05:30", "-04:00", "+0530", "-0400", "+18:00", "-18:01", "+23:59"]
+    zones += ["-2359", "+24:00", "+05:60", "+5:30", "+05:3", "+05:30Z"]
+    return sorted(
+        day + fraction + space + zone
+        for day, fraction, space, zone in itertools.product(days + times, fractions, ["", " ", "  "], zones)
+    )
+
+
+def oracle_timestamp(text: str) -> str | None:
+    try:
+        return parse_timestamp(text).strftime("%Y-%m-%d %H:%M:%S.%f")
+    except ValueError:
+        return None
 
 
 def test_dbt_docs_describe_every_column_and_expose_the_dynamodb_tables(target):

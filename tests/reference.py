@@ -28,6 +28,7 @@ REQUIRED = {
 }
 TIMESTAMPS = ("created_at", "shipped_at", "delivered_at", "returned_at")
 MONEY = {"order_items": ("sale_price",), "products": ("cost", "retail_price")}
+MONEY_LIMIT = Decimal(10) ** 16  # the KPI marts' money is decimal(18, 2)
 STATUSES = {"pending", "processing", "shipped", "delivered", "complete", "cancelled", "returned"}
 TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
@@ -96,7 +97,7 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
                 reasons.append(f"unparseable_{column}")
     for column in MONEY.get(entity, ()):
         text = row.get(column)
-        if text is not None and not NUMBER.match(text):
+        if text is not None and not (NUMBER.match(text) and abs(Decimal(text)) < MONEY_LIMIT):
             reasons.append(f"unparseable_{column}")
         elif text is not None and Decimal(text) < 0:
             reasons.append(f"negative_{column}")

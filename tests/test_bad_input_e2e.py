@@ -79,6 +79,7 @@ def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte_through_
     assert quarantined[("o6", 7)] == ["shipped_before_created"]
     assert quarantined[("o8", 9)] == ["field_count_mismatch"]
     assert quarantined[("i8", 9)] == ["negative_sale_price"]
+    assert quarantined[("i13", 13)] == ["unparseable_sale_price"]  # 1e17: past the marts' decimal(18,2)
     assert quarantined[("p3", 4)] == ["missing_category"]
     pending = {
         row["order_item_id"]: row["waiting_for"]

@@ -48,7 +48,7 @@ def test_dbt_unit_tests_of_the_kpi_definitions_pass(target):
     tested = _dbt(target, "test", "--select", "test_type:unit")
 
     assert tested.returncode == 0, tested.stdout[-5000:]
-    assert "PASS=11" in tested.stdout
+    assert "PASS=12" in tested.stdout
 
 
 def test_staging_parses_every_timestamp_form_as_the_oracle_does(target, services):

@@ -41,10 +41,14 @@
     end
 {%- endmacro %}
 
-{#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly: never through a double. -#}
+{#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly: never through a double. A
+    value of 10^16 or more does not parse: the KPI marts hold money as decimal(18, 2), which cannot hold
+    it, and its KPIs would be null (docs/contract.md). -#}
 {% macro parse_money(text) -%}
+    {%- set parsed = 'try_cast(' ~ text ~ ' as decimal(38, 18))' -%}
     case when {{ text }} rlike '^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$'
-    then try_cast({{ text }} as decimal(38, 18))
+        and abs({{ parsed }}) < 10000000000000000BD
+    then {{ parsed }}
     end
 {%- endmacro %}
 

@@ -29,6 +29,7 @@ REQUIRED = {
 TIMESTAMPS = ("created_at", "shipped_at", "delivered_at", "returned_at")
 MONEY = {"order_items": ("sale_price",), "products": ("cost", "retail_price")}
 MONEY_LIMIT = Decimal(10) ** 16  # the KPI marts' money is decimal(18, 2)
+DYNAMODB_PARTITION_KEY_BYTES = 2048  # the category is category_kpi_table's partition key
 STATUSES = {"pending", "processing", "shipped", "delivered", "complete", "cancelled", "returned"}
 TIMESTAMP = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
@@ -101,6 +102,8 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
             reasons.append(f"unparseable_{column}")
         elif text is not None and Decimal(text) < 0:
             reasons.append(f"negative_{column}")
+    if entity == "products" and len((row.get("category") or "").encode()) > DYNAMODB_PARTITION_KEY_BYTES:
+        reasons.append("too_long_category")
     if entity == "orders" and row.get("num_of_item") is not None and not INTEGER.match(row["num_of_item"]):
         reasons.append("unparseable_num_of_item")
     if entity != "products" and row.get("status") is not None and row["status"].lower() not in STATUSES:
@@ -118,7 +121,7 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
 def _timestamp_or_none(text: str) -> datetime | None:
     try:
         return parse_timestamp(text)
-    except (AssertionError, ValueError):
+    except (AssertionError, ValueError, OverflowError):  # OverflowError: in UTC, outside the years 1-9999
         return None
 
 

@@ -81,6 +81,7 @@ def test_every_fault_is_accounted_for_and_every_file_kept_byte_for_byte_through_
     assert quarantined[("i8", 9)] == ["negative_sale_price"]
     assert quarantined[("i13", 13)] == ["unparseable_sale_price"]  # 1e17: past the marts' decimal(18,2)
     assert quarantined[("p3", 4)] == ["missing_category"]
+    assert quarantined[("p6", 7)] == ["too_long_category"]  # 2,050 bytes: past DynamoDB's key limit
     pending = {
         row["order_item_id"]: row["waiting_for"]
         for row in pipeline.spark.table("quarantine.order_items_pending").collect()

@@ -12,7 +12,8 @@
     are truncated (Spark timestamps hold microseconds). Once the pattern has matched, the fraction and the
     offset are found by position, not by more regexes (docs/benchmarks.md, "Timestamps parsed by
     position"). The offset is subtracted as minutes: Spark's zone functions refuse offsets past ±18:00,
-    which the contract's ±HH:MM allows (up to ±23:59), and would fail the whole build. -#}
+    which the contract's ±HH:MM allows (up to ±23:59), and would fail the whole build. Years run from 1 to
+    9999, as written and in UTC: an order date outside them could not be read back into Python. -#}
 {% macro parse_timestamp(text) -%}
     {%- set fraction -%}
         case when substr({{ text }}, 20, 1) = '.'
@@ -26,18 +27,22 @@
             when substr({{ text }}, -5, 1) in ('+', '-') then substr({{ text }}, -5, 5)
         end
     {%- endset -%}
-    case when {{ text }} rlike '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})? ?(UTC|Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$'
-    then timestamp_micros(
-        unix_micros(try_to_timestamp(
-            concat(substr({{ text }}, 1, 10), ' ', substr({{ text }}, 12, 8), '.', rpad({{ fraction }}, 6, '0'), 'Z'),
-            'yyyy-MM-dd HH:mm:ss.SSSSSSX'
-        ))
-        - 60000000L * coalesce(
-            try_cast(substr({{ offset }}, 1, 3) as int) * 60
-            + try_cast(concat(substr({{ offset }}, 1, 1), substr({{ offset }}, 4, 2)) as int),
-            0
+    {%- set instant -%}
+        timestamp_micros(
+            unix_micros(try_to_timestamp(
+                concat(substr({{ text }}, 1, 10), ' ', substr({{ text }}, 12, 8), '.', rpad({{ fraction }}, 6, '0'), 'Z'),
+                'yyyy-MM-dd HH:mm:ss.SSSSSSX'
+            ))
+            - 60000000L * coalesce(
+                try_cast(substr({{ offset }}, 1, 3) as int) * 60
+                + try_cast(concat(substr({{ offset }}, 1, 1), substr({{ offset }}, 4, 2)) as int),
+                0
+            )
         )
-    )
+    {%- endset -%}
+    case when {{ text }} rlike '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})? ?(UTC|Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$'
+        and substr({{ text }}, 1, 4) != '0000' and year({{ instant }}) between 1 and 9999
+    then {{ instant }}
     end
 {%- endmacro %}
 

@@ -20,6 +20,7 @@ checked as (
         {{ rejection_reasons({
             'missing_id': 'product_id is null',
             'missing_category': 'category is null',
+            'too_long_category': 'octet_length(category) > ' ~ var('dynamodb_partition_key_bytes'),
             'unparseable_cost': 'cost_text is not null and cost is null',
             'unparseable_retail_price': 'retail_price_text is not null and retail_price is null',
             'negative_cost': 'cost < 0',

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial, reduce
+from functools import partial
 
 from ingestion.entities import ENTITIES, Entity
 from ingestion.landing import Inspection, LandedObject, inspect, list_landed
@@ -136,14 +137,24 @@ def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], c
 
 
 def _union(frames: list):
-    return reduce(lambda left, right: left.unionByName(right), frames)
+    return _pairwise(lambda left, right: left.unionByName(right), frames)
+
+
+def _pairwise(combine: Callable, items: list):
+    """Combine neighbours, then their results, and so on: a plan log2(n) levels deep, not n. Spark Connect
+    refuses deeply nested messages: a chain of one OR per file failed from the 49th file."""
+    while len(items) > 1:
+        items = [
+            combine(*items[i : i + 2]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)
+        ]
+    return items[0]
 
 
 def _is_one_of(deliveries: list[LandedObject]):
     """Rows of exactly these deliveries: a re-delivery under the same key has another landing time."""
     from pyspark.sql import functions as F
 
-    return reduce(
+    return _pairwise(
         lambda left, right: left | right,
         [
             (F.col("_source_key") == obj.key)

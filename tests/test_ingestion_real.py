@@ -90,6 +90,27 @@ def test_files_with_and_without_quotes_number_their_rows_alike(pipeline):
     assert numbers == {"crlf.csv": expected, "lf.csv.gz": expected, "quoting.csv": expected}
 
 
+def test_a_cycle_applies_a_backlog_of_many_files_of_one_entity(pipeline):
+    """Spark Connect refuses deeply nested plans: the files' union and the condition naming their deliveries
+    must not grow one level per file (49 files failed every cycle)."""
+    for number in range(60):
+        _put(
+            pipeline,
+            f"landing/orders/{number:03}.csv",
+            f"order_id,user_id,status,created_at\no{number},u,x,y\n".encode(),
+        )
+
+    result = ingest_landing(
+        pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC))
+    )
+
+    assert result.rows_by_entity["orders"] == 60
+    rows = pipeline.spark.table("raw.orders").select("order_id", "_source_key", "_row_number").collect()
+    assert sorted((r["_source_key"], r["order_id"], r["_row_number"]) for r in rows) == [
+        (f"landing/orders/{number:03}.csv", f"o{number}", 1) for number in range(60)
+    ]
+
+
 def test_a_file_already_applied_is_not_read_again(pipeline):
     _put(pipeline, "landing/order_items/i.csv", ITEMS)
     bucket = pipeline.settings.bucket

@@ -19,7 +19,7 @@ import time
 from ingestion.settings import PROJECT_ROOT, Settings, spark_session
 
 log = logging.getLogger("trim_cost")
-TRIM = re.compile(r"trim\(BOTH ' \\t\\n\\u000B\\u000C\\r' FROM (\w+)\)")
+TRIM = re.compile(r"trim\(BOTH '[^']*' FROM (\w+)\)")
 REGEX = r"regexp_replace(\1, '^\\\\s+|\\\\s+$', '')"
 
 

@@ -1,11 +1,12 @@
 {#- Text-to-type rules of the data contract (docs/contract.md). Each returns NULL when the text does not
     parse, so a check can tell "absent" (text is null) from "unparseable" (text present, value null). -#}
 
-{#- Trims the characters of Java's regex \s (space, tab, LF, VT, FF, CR), as the regex `^\s+|\s+$` did, with a
-    sixth to a quarter less staging time (docs/benchmarks.md, "Trimming without a regex"). Spark reads
-    \uXXXX in a string literal but not \f, so the form feed is written \u000C. -#}
+{#- Trims whitespace as Python's str.strip() does: the 29 characters of str.isspace() (ASCII whitespace, the
+    Unicode spaces and line separators, the no-break space among them), so analysts' tools and the pipeline
+    agree on a value, and no line separator is left at a value's end for a regex's `$` to match before.
+    One trim() over the set costs less than a regex (docs/benchmarks.md, "Trimming without a regex"). -#}
 {% macro clean_text(column) -%}
-    nullif(trim(BOTH ' \t\n\u000B\u000C\r' FROM {{ column }}), '')
+    nullif(trim(BOTH '\u0009\u000A\u000B\u000C\u000D\u001C\u001D\u001E\u001F\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000' FROM {{ column }}), '')
 {%- endmacro %}
 
 {#- YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}][ ][UTC|Z|+HH:MM|+HHMM]; no zone means UTC. Fractions past microseconds
@@ -58,7 +59,7 @@
 {%- endmacro %}
 
 {% macro parse_integer(text) -%}
-    case when {{ text }} rlike '^[+-]?\\d{1,18}$' then cast({{ text }} as bigint) end
+    case when {{ text }} rlike '^[+-]?\\d{1,18}$' then try_cast({{ text }} as bigint) end
 {%- endmacro %}
 
 {#- Where a raw row came from: file, line, landing time and cycle. Every layer up to the checks keeps them. -#}

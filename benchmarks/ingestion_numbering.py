@@ -54,7 +54,8 @@ def main() -> None:
         plain = [i for i in inspections if i.entity == entity and i.accepted and not i.has_quotes]
         if not plain:
             continue
-        frames = [_read_file(spark, args.bucket, entity, inspection, cycle) for inspection in plain]
+        paths = {i.obj.key: f"s3a://{args.bucket}/{i.obj.key}" for i in plain}
+        frames = [_read_file(spark, paths, entity, inspection, cycle) for inspection in plain]
         variants = {
             "read order": _union([_numbered_in_read_order(frame) for frame in frames]),
             "window": _numbered_counting_line_breaks(_union(frames)),

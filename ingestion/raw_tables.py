@@ -39,6 +39,8 @@ LINEAGE_COLUMNS = {
 # Statistics of every text column cost up to a fifth of writing a raw table (docs/benchmarks.md,
 # "Column statistics"); the models name theirs in their tblproperties config.
 RAW_STATS_COLUMNS = ("_source_key", "_source_etag", "_landed_at", "_row_number", "_cycle_id", "_ingested_at")
+READABLE_COPIES = "ingesting/"
+GLOB_CHARACTERS = "[]{}*?\\"
 # monotonically_increasing_id puts the partition in the upper 31 bits and the row within it in the lower 33.
 ROWS_IN_PARTITION_MASK = (1 << 33) - 1
 LEDGER_COLUMNS = {
@@ -104,10 +106,12 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     rejected = [i for i in inspections if not i.accepted]
     for inspection in rejected:
         log.warning("rejecting %s", inspection.rejection.detail)
+    paths = _readable_paths(s3, bucket, accepted, cycle)
     for entity in ENTITIES.values():
         files = [i for i in accepted if i.entity == entity]
         if files:
-            _append_files(spark, bucket, entity, files, cycle)
+            _append_files(spark, paths, entity, files, cycle)
+    _remove_readable_copies(s3, bucket)
     row_counts = _row_counts_by_file(spark, cycle, accepted)
     _record_in_ledger(spark, cycle, accepted, rejected, row_counts)
     rows_by_entity = {
@@ -117,9 +121,44 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     return IngestionResult(accepted, rejected, rows_by_entity, time.monotonic() - started)
 
 
-def _append_files(spark, bucket: str, entity: Entity, files: list[Inspection], cycle: Cycle) -> None:
+def _readable_paths(s3, bucket: str, accepted: list[Inspection], cycle: Cycle) -> dict[str, str]:
+    """The path Spark reads each accepted file from: its own, or a copy under `ingesting/` when Spark would
+    misread its key. Spark takes a path holding one of `[]{}*?\\` for a pattern of other files, and skips
+    a file when a part of its path is empty or starts with `_` or `.`: rows that would be lost or
+    doubled without a word. The rows keep the landed key as their lineage."""
+    paths = {}
+    _remove_readable_copies(s3, bucket)
+    for number, inspection in enumerate(accepted):
+        key = inspection.obj.key
+        if _spark_reads_as_is(key):
+            paths[key] = f"s3a://{bucket}/{key}"
+            continue
+        copy = f"{READABLE_COPIES}{cycle.cycle_id}/{number}{'.csv.gz' if inspection.obj.is_gzip else '.csv'}"
+        s3.copy({"Bucket": bucket, "Key": key}, bucket, copy)
+        log.info("%s is read from its copy %s: Spark would misread its key", key, copy)
+        paths[key] = f"s3a://{bucket}/{copy}"
+    return paths
+
+
+def _spark_reads_as_is(key: str) -> bool:
+    parts = key.split("/")
+    return not any(c in key for c in GLOB_CHARACTERS) and all(
+        p and not p.startswith(("_", ".")) for p in parts
+    )
+
+
+def _remove_readable_copies(s3, bucket: str) -> None:
+    """Copies are only read, never the only copy: an interrupted cycle's are removed by the next one."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=READABLE_COPIES):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
+def _append_files(
+    spark, paths: dict[str, str], entity: Entity, files: list[Inspection], cycle: Cycle
+) -> None:
     started = time.monotonic()
-    read = partial(_read_file, spark, bucket, entity, cycle=cycle)
+    read = partial(_read_file, spark, paths, entity, cycle=cycle)
     numbered = [_numbered_in_read_order(read(i)) for i in files if not i.has_quotes]
     quoting = [read(i) for i in files if i.has_quotes]
     if quoting:
@@ -165,7 +204,7 @@ def _is_one_of(deliveries: list[LandedObject]):
     )
 
 
-def _read_file(spark, bucket: str, entity: Entity, inspection: Inspection, cycle: Cycle):
+def _read_file(spark, paths: dict[str, str], entity: Entity, inspection: Inspection, cycle: Cycle):
     """One file as raw rows: positional all-text schema from its header, known columns picked by name."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -179,7 +218,7 @@ def _read_file(spark, bucket: str, entity: Entity, inspection: Inspection, cycle
     )
     obj = inspection.obj
     frame = spark.read.csv(
-        f"s3a://{bucket}/{obj.key}",
+        paths[obj.key],
         schema=schema,
         header=True,
         multiLine=True,

@@ -111,6 +111,25 @@ def test_a_cycle_applies_a_backlog_of_many_files_of_one_entity(pipeline):
     ]
 
 
+def test_files_whose_keys_spark_would_misread_are_read_whole_and_once(pipeline):
+    """Spark takes `[1]` or `{x}` in a path for a pattern, and skips names starting with `_` or `.`."""
+    names = ["_a.csv", ".b.csv", "c[1].csv", "c1.csv", "d{x}.csv", "_dir/e.csv", "f*.csv", "fg.csv"]
+    for number, name in enumerate(names):
+        _put(
+            pipeline,
+            f"landing/orders/{name}",
+            f"order_id,user_id,status,created_at\no{number},u,x,y\n".encode(),
+        )
+
+    ingest_landing(pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC)))
+
+    rows = pipeline.spark.table("raw.orders").select("order_id", "_source_key").collect()
+    assert sorted((r["_source_key"], r["order_id"]) for r in rows) == sorted(
+        (f"landing/orders/{name}", f"o{number}") for number, name in enumerate(names)
+    )
+    assert pipeline.keys("ingesting/") == []
+
+
 def test_a_file_already_applied_is_not_read_again(pipeline):
     _put(pipeline, "landing/order_items/i.csv", ITEMS)
     bucket = pipeline.settings.bucket

@@ -98,7 +98,9 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
                 reasons.append(f"unparseable_{column}")
     for column in MONEY.get(entity, ()):
         text = row.get(column)
-        if text is not None and not (NUMBER.match(text) and abs(Decimal(text)) < MONEY_LIMIT):
+        if text is not None and not (
+            NUMBER.match(text) and round_half_up(abs(Fraction(Decimal(text))), 2) < MONEY_LIMIT
+        ):
             reasons.append(f"unparseable_{column}")
         elif text is not None and Decimal(text) < 0:
             reasons.append(f"negative_{column}")

@@ -48,12 +48,12 @@
 {%- endmacro %}
 
 {#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly: never through a double. A
-    value of 10^16 or more does not parse: the KPI marts hold money as decimal(18, 2), which cannot hold
-    it, and its KPIs would be null (docs/contract.md). -#}
+    value that rounds to 10^16 or more at 2 places does not parse: the KPI marts hold money as
+    decimal(18, 2), which cannot hold it, and its KPIs would be null (docs/contract.md). -#}
 {% macro parse_money(text) -%}
     {%- set parsed = 'try_cast(' ~ text ~ ' as decimal(38, 18))' -%}
     case when {{ text }} rlike '^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$'
-        and abs({{ parsed }}) < 10000000000000000BD
+        and round(abs({{ parsed }}), 2) < 10000000000000000BD
     then {{ parsed }}
     end
 {%- endmacro %}

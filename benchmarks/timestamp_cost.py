@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     spark = spark_session(Settings.from_env())
-    # One column t of every timestamp text, trimmed as staging trims (staging parses each column alike).
+    # One column t of every timestamp text, trimmed of spaces (staging parses each column alike).
     spark.sql(
         "create or replace temporary view texts as select nullif(trim(t), '') as t from raw.order_items "
         f"lateral view explode(array({', '.join(COLUMNS)})) as t"

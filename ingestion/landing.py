@@ -145,7 +145,8 @@ class DecodedFile:
 def decode_whole_file(chunks: Iterable[bytes], is_gzip: bool) -> DecodedFile:
     """Decode every byte of the file, failing on the first that is not UTF-8, and keep its beginning
     (enough for the header), where its blank lines are and whether it quotes anything. Spark would
-    silently replace bad bytes and skip blank lines, so both are found here, in the one read of the file."""
+    silently replace bad bytes and skip blank lines, so all of it is found here, in the one read of the
+    file."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     blanks = BlankLines()
     head: list[str] = []

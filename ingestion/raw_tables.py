@@ -106,6 +106,7 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     rejected = [i for i in inspections if not i.accepted]
     for inspection in rejected:
         log.warning("rejecting %s", inspection.rejection.detail)
+    _remove_readable_copies(s3, bucket)
     paths = _readable_paths(s3, bucket, accepted, cycle)
     for entity in ENTITIES.values():
         files = [i for i in accepted if i.entity == entity]
@@ -127,7 +128,6 @@ def _readable_paths(s3, bucket: str, accepted: list[Inspection], cycle: Cycle) -
     a file when a part of its path is empty or starts with `_` or `.`: rows that would be lost or
     doubled without a word. The rows keep the landed key as their lineage."""
     paths = {}
-    _remove_readable_copies(s3, bucket)
     for number, inspection in enumerate(accepted):
         key = inspection.obj.key
         if _spark_reads_as_is(key):
@@ -148,7 +148,8 @@ def _spark_reads_as_is(key: str) -> bool:
 
 
 def _remove_readable_copies(s3, bucket: str) -> None:
-    """Copies are only read, never the only copy: an interrupted cycle's are removed by the next one."""
+    """Copies are only read, never the only copy: an interrupted cycle's are removed by the next one. Safe
+    because one cycle runs at a time (docs/design.md)."""
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=READABLE_COPIES):
         for item in page.get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])

@@ -32,10 +32,11 @@ MONEY_LIMIT = Decimal(10) ** 16  # the KPI marts' money is decimal(18, 2)
 DYNAMODB_PARTITION_KEY_BYTES = 2048  # the category is category_kpi_table's partition key
 STATUSES = {"pending", "processing", "shipped", "delivered", "complete", "cancelled", "returned"}
 TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
+    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))? ?(UTC|Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$",
+    re.ASCII,  # as Java's \d: the digits 0-9 only
 )
-NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
 
 
 @dataclass
@@ -93,7 +94,7 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
     times = {}
     for column in TIMESTAMPS if entity != "products" else ():
         if row.get(column) is not None:
-            times[column] = _timestamp_or_none(row[column])
+            times[column] = timestamp_or_none(row[column])
             if times[column] is None:
                 reasons.append(f"unparseable_{column}")
     for column in MONEY.get(entity, ()):
@@ -120,7 +121,7 @@ def rejection_reasons(entity: str, header: list[str], values: list[str]) -> list
     return reasons
 
 
-def _timestamp_or_none(text: str) -> datetime | None:
+def timestamp_or_none(text: str) -> datetime | None:
     try:
         return parse_timestamp(text)
     except (AssertionError, ValueError, OverflowError):  # OverflowError: in UTC, outside the years 1-9999

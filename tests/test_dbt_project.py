@@ -16,7 +16,7 @@ from ingestion.raw_tables import ensure_raw_tables
 from ingestion.settings import PROJECT_ROOT, spark_session
 from orchestration.dbt_project import DBT_EXECUTABLE
 from tests.conftest import reset_pipeline
-from tests.reference import parse_timestamp
+from tests.reference import timestamp_or_none
 
 pytestmark = pytest.mark.slow
 
@@ -89,10 +89,8 @@ def timestamp_texts() -> list[str]:
 
 
 def oracle_timestamp(text: str) -> str | None:
-    try:
-        return parse_timestamp(text).replace(tzinfo=None).isoformat(" ", "microseconds")
-    except (ValueError, OverflowError):
-        return None
+    instant = timestamp_or_none(text)
+    return instant and instant.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def test_dbt_docs_describe_every_column_and_expose_the_dynamodb_tables(target):

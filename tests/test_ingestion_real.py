@@ -120,6 +120,7 @@ def test_files_whose_keys_spark_would_misread_are_read_whole_and_once(pipeline):
             f"landing/orders/{name}",
             f"order_id,user_id,status,created_at\no{number},u,x,y\n".encode(),
         )
+    _put(pipeline, "ingesting/killed-cycle/0.csv", b"left by a cycle killed before it removed its copies")
 
     ingest_landing(pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC)))
 

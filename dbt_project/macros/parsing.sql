@@ -28,22 +28,25 @@
             when substr({{ text }}, -5, 1) in ('+', '-') then substr({{ text }}, -5, 5)
         end
     {%- endset -%}
-    {%- set instant -%}
-        timestamp_micros(
-            unix_micros(try_to_timestamp(
-                concat(substr({{ text }}, 1, 10), ' ', substr({{ text }}, 12, 8), '.', rpad({{ fraction }}, 6, '0'), 'Z'),
-                'yyyy-MM-dd HH:mm:ss.SSSSSSX'
-            ))
-            - 60000000L * coalesce(
-                try_cast(substr({{ offset }}, 1, 3) as int) * 60
-                + try_cast(concat(substr({{ offset }}, 1, 1), substr({{ offset }}, 4, 2)) as int),
-                0
-            )
+    {#- Microseconds since the epoch in UTC: the wall clock read as UTC, less the offset. -#}
+    {%- set micros -%}
+        unix_micros(try_to_timestamp(
+            concat(substr({{ text }}, 1, 10), ' ', substr({{ text }}, 12, 8), '.', rpad({{ fraction }}, 6, '0'), 'Z'),
+            'yyyy-MM-dd HH:mm:ss.SSSSSSX'
+        ))
+        - 60000000L * coalesce(
+            try_cast(substr({{ offset }}, 1, 3) as int) * 60
+            + try_cast(concat(substr({{ offset }}, 1, 1), substr({{ offset }}, 4, 2)) as int),
+            0
         )
     {%- endset -%}
+    {#- Computed once (a CASE condition and its result would each compute it), kept within 0001-01-01 and
+        9999-12-31 UTC. -#}
     case when {{ text }} rlike '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})? ?(UTC|Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$'
-        and substr({{ text }}, 1, 4) != '0000' and year({{ instant }}) between 1 and 9999
-    then {{ instant }}
+        and substr({{ text }}, 1, 4) != '0000'
+    then timestamp_micros(try_element_at(
+        filter(array({{ micros }}), m -> m between -62135596800000000L and 253402300799999999L), 1
+    ))
     end
 {%- endmacro %}
 

@@ -1,5 +1,5 @@
-"""What benchmarks/bench.py and benchmarks/sail_probe.py must share so that their numbers stay comparable:
-the scales, the generated data and how KPI rows are compared.
+"""What the benchmark scripts must share so that their numbers stay comparable: the scales, the generated
+data, how KPI rows are compared, and how two variants are timed against each other.
 
 Only the standard library and ingestion.generate, because the two scripts run in different venvs (the
 project's .venv, and the Sail probe's own with the thin pyspark-client).
@@ -8,6 +8,8 @@ project's .venv, and the Sail probe's own with the thin pyspark-client).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingestion.generate import generate_deliveries
@@ -36,3 +38,16 @@ def canonical_rows(kpis: dict[str, list[dict]]) -> dict[str, list[str]]:
         table: sorted(json.dumps(canonical_row(row), sort_keys=True) for row in rows)
         for table, rows in kpis.items()
     }
+
+
+def alternating_rounds(variants: dict[str, Callable[[], object]], rounds: int) -> Iterator[dict[str, float]]:
+    """Seconds each variant takes, round after round, each going first in every other round: whichever runs
+    first warms the server's caches for the other."""
+    for number in range(rounds):
+        names = list(variants) if number % 2 == 0 else list(reversed(variants))
+        seconds = {}
+        for name in names:
+            started = time.monotonic()
+            variants[name]()
+            seconds[name] = time.monotonic() - started
+        yield seconds

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.common import alternating_rounds
 from ingestion.entities import ENTITIES
 from ingestion.landing import inspect, list_landed, upload_directory
 from ingestion.raw_tables import (
@@ -29,12 +29,6 @@ from ingestion.raw_tables import (
 from ingestion.settings import Settings, s3_client, spark_session
 
 log = logging.getLogger("ingestion_numbering")
-
-
-def seconds_to_write(frame) -> float:
-    started = time.monotonic()
-    frame.write.format("noop").mode("overwrite").save()
-    return time.monotonic() - started
 
 
 def main() -> None:
@@ -74,10 +68,8 @@ def main() -> None:
         )
         if differing:
             raise SystemExit("the two numberings differ")
-        for round_number in range(1, args.rounds + 1):
-            # Each goes first in every other round: the first read warms the cache for the second.
-            names = list(variants) if round_number % 2 else list(reversed(variants))
-            seconds = {name: seconds_to_write(variants[name]) for name in names}
+        writes = {name: frame.write.format("noop").mode("overwrite").save for name, frame in variants.items()}
+        for round_number, seconds in enumerate(alternating_rounds(writes, args.rounds), 1):
             log.info(
                 "%s round %d: read order %.1f s, window %.1f s",
                 entity.name,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import logging
 import subprocess
-import time
 
+from benchmarks.common import alternating_rounds
 from ingestion.settings import PROJECT_ROOT, Settings, spark_session
 from orchestration.dbt_project import DBT_EXECUTABLE
 
@@ -77,14 +77,8 @@ def main() -> None:
     log.info("%d timestamp texts, %d parsed; values differing between the two: %d", values, parsed, differing)
     if differing:
         raise SystemExit("the two parsings differ")
-    for round_number in range(1, args.rounds + 1):
-        # Each goes first in every other round: the first evaluation warms the cache for the second.
-        names = list(queries) if round_number % 2 else list(reversed(queries))
-        seconds = {}
-        for name in names:
-            started = time.monotonic()
-            spark.sql(f"select sum(hash(parsed)) from `{name}`").collect()
-            seconds[name] = time.monotonic() - started
+    evaluations = {name: spark.sql(f"select sum(hash(parsed)) from `{name}`").collect for name in queries}
+    for round_number, seconds in enumerate(alternating_rounds(evaluations, args.rounds), 1):
         log.info(
             "round %d: by position %.1f s, regexes %.1f s",
             round_number,

@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-import time
+from functools import partial
 
+from benchmarks.common import alternating_rounds
 from ingestion.settings import PROJECT_ROOT, Settings, spark_session
 
 log = logging.getLogger("trim_cost")
@@ -29,11 +30,9 @@ def compiled_staging() -> str:
     return max(paths, key=lambda path: path.stat().st_mtime).read_text()
 
 
-def seconds_to_evaluate(spark, sql: str) -> float:
+def evaluate(spark, sql: str) -> None:
     """Every staged column of every row, summed into one hash so nothing is pruned away."""
-    started = time.monotonic()
     spark.sql(f"select sum(hash(*)) from ({sql})").collect()
-    return time.monotonic() - started
 
 
 def main() -> None:
@@ -48,11 +47,11 @@ def main() -> None:
     log.info("%d trimmed columns; rows differing between the two: %d", replaced, differing)
     if not replaced or differing:
         raise SystemExit("the two staging queries do not compare: nothing replaced, or different rows")
-    for round_number in range(1, args.rounds + 1):
-        # Each goes first in every other round: the first evaluation warms the cache for the second.
-        queries = {"trim": trimmed, "regexp_replace": with_regex}
-        names = list(queries) if round_number % 2 else list(reversed(queries))
-        seconds = {name: seconds_to_evaluate(spark, queries[name]) for name in names}
+    evaluations = {
+        name: partial(evaluate, spark, sql)
+        for name, sql in (("trim", trimmed), ("regexp_replace", with_regex))
+    }
+    for round_number, seconds in enumerate(alternating_rounds(evaluations, args.rounds), 1):
         log.info(
             "round %d: trim %.1f s, regexp_replace %.1f s",
             round_number,

@@ -48,8 +48,10 @@ def main() -> None:
         plain = [i for i in inspections if i.entity == entity and i.accepted and not i.has_quotes]
         if not plain:
             continue
-        paths = {i.obj.key: f"s3a://{args.bucket}/{i.obj.key}" for i in plain}
-        frames = [_read_file(spark, paths, entity, inspection, cycle) for inspection in plain]
+        read_from = {i.obj.key: i.obj.key for i in plain}
+        frames = [
+            _read_file(spark, args.bucket, read_from, entity, inspection, cycle) for inspection in plain
+        ]
         variants = {
             "read order": _union([_numbered_in_read_order(frame) for frame in frames]),
             "window": _numbered_counting_line_breaks(_union(frames)),

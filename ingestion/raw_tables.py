@@ -106,13 +106,13 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     rejected = [i for i in inspections if not i.accepted]
     for inspection in rejected:
         log.warning("rejecting %s", inspection.rejection.detail)
-    _remove_readable_copies(s3, bucket)
-    paths = _readable_paths(s3, bucket, accepted, cycle)
+    _delete(s3, bucket, _copies_left_by_interrupted_cycles(s3, bucket))
+    read_from = _keys_spark_reads(s3, bucket, accepted, cycle)
     for entity in ENTITIES.values():
         files = [i for i in accepted if i.entity == entity]
         if files:
-            _append_files(spark, paths, entity, files, cycle)
-    _remove_readable_copies(s3, bucket)
+            _append_files(spark, bucket, read_from, entity, files, cycle)
+    _delete(s3, bucket, [key for key in read_from.values() if key.startswith(READABLE_COPIES)])
     row_counts = _row_counts_by_file(spark, cycle, accepted)
     _record_in_ledger(spark, cycle, accepted, rejected, row_counts)
     rows_by_entity = {
@@ -122,22 +122,22 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     return IngestionResult(accepted, rejected, rows_by_entity, time.monotonic() - started)
 
 
-def _readable_paths(s3, bucket: str, accepted: list[Inspection], cycle: Cycle) -> dict[str, str]:
-    """The path Spark reads each accepted file from: its own, or a copy under `ingesting/` when Spark would
+def _keys_spark_reads(s3, bucket: str, accepted: list[Inspection], cycle: Cycle) -> dict[str, str]:
+    """The key Spark reads each accepted file from: its own, or a copy under `ingesting/` when Spark would
     misread its key. Spark takes a path holding one of `[]{}*?\\` for a pattern of other files, and skips
     a file when a part of its path is empty or starts with `_` or `.`: rows that would be lost or
     doubled without a word. The rows keep the landed key as their lineage."""
-    paths = {}
+    read_from = {}
     for number, inspection in enumerate(accepted):
         key = inspection.obj.key
         if _spark_reads_as_is(key):
-            paths[key] = f"s3a://{bucket}/{key}"
+            read_from[key] = key
             continue
         copy = f"{READABLE_COPIES}{cycle.cycle_id}/{number}{'.csv.gz' if inspection.obj.is_gzip else '.csv'}"
         s3.copy({"Bucket": bucket, "Key": key}, bucket, copy)
         log.info("%s is read from its copy %s: Spark would misread its key", key, copy)
-        paths[key] = f"s3a://{bucket}/{copy}"
-    return paths
+        read_from[key] = copy
+    return read_from
 
 
 def _spark_reads_as_is(key: str) -> bool:
@@ -147,19 +147,25 @@ def _spark_reads_as_is(key: str) -> bool:
     )
 
 
-def _remove_readable_copies(s3, bucket: str) -> None:
-    """Copies are only read, never the only copy: an interrupted cycle's are removed by the next one. Safe
-    because one cycle runs at a time (docs/design.md)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=READABLE_COPIES):
-        for item in page.get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
+def _copies_left_by_interrupted_cycles(s3, bucket: str) -> list[str]:
+    """Copies are only read, never the only copy of a file, so a cycle that died before removing its own
+    leaves nothing the next one needs. Safe because one cycle runs at a time (docs/design.md)."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=READABLE_COPIES)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def _delete(s3, bucket: str, keys: list[str]) -> None:
+    """In batches of a thousand, the most one request takes; nothing to send when there is nothing."""
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
 
 
 def _append_files(
-    spark, paths: dict[str, str], entity: Entity, files: list[Inspection], cycle: Cycle
+    spark, bucket: str, read_from: dict[str, str], entity: Entity, files: list[Inspection], cycle: Cycle
 ) -> None:
     started = time.monotonic()
-    read = partial(_read_file, spark, paths, entity, cycle=cycle)
+    read = partial(_read_file, spark, bucket, read_from, entity, cycle=cycle)
     numbered = [_numbered_in_read_order(read(i)) for i in files if not i.has_quotes]
     quoting = [read(i) for i in files if i.has_quotes]
     if quoting:
@@ -205,7 +211,9 @@ def _is_one_of(deliveries: list[LandedObject]):
     )
 
 
-def _read_file(spark, paths: dict[str, str], entity: Entity, inspection: Inspection, cycle: Cycle):
+def _read_file(
+    spark, bucket: str, read_from: dict[str, str], entity: Entity, inspection: Inspection, cycle: Cycle
+):
     """One file as raw rows: positional all-text schema from its header, known columns picked by name."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -219,7 +227,7 @@ def _read_file(spark, paths: dict[str, str], entity: Entity, inspection: Inspect
     )
     obj = inspection.obj
     frame = spark.read.csv(
-        paths[obj.key],
+        f"s3a://{bucket}/{read_from[obj.key]}",
         schema=schema,
         header=True,
         multiLine=True,

@@ -40,29 +40,31 @@
             0
         )
     {%- endset -%}
-    {#- Computed once (a CASE condition and its result would each compute it), kept within 0001-01-01 and
-        9999-12-31 UTC. -#}
+    {#- Within 0001-01-01 and 9999-12-31 UTC. -#}
     case when {{ text }} rlike '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})? ?(UTC|Z|[+-]([01]\\d|2[0-3]):?[0-5]\\d)?$'
         and substr({{ text }}, 1, 4) != '0000'
-    then timestamp_micros(try_element_at(
-        filter(array({{ micros }}), m -> m between -62135596800000000L and 253402300799999999L), 1
-    ))
+    then timestamp_micros({{ value_if(micros, 'm -> m between -62135596800000000L and 253402300799999999L') }})
     end
 {%- endmacro %}
 
-{#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly: never through a double. A
-    value that rounds to 10^16 or more at 2 places does not parse: the KPI marts hold money as
+{#- A decimal number as written (12, .5, 49.9900016784668, 1e2), kept exactly to the 18th decimal place
+    (past it, rounded half-up): never through a double. A value that rounds to 10^16 or more at 2 places does not parse: the KPI marts hold money as
     decimal(18, 2), which cannot hold it, and its KPIs would be null (docs/contract.md). -#}
 {% macro parse_money(text) -%}
-    {%- set parsed = 'try_cast(' ~ text ~ ' as decimal(38, 18))' -%}
     case when {{ text }} rlike '^[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?$'
-        and round(abs({{ parsed }}), 2) < 10000000000000000BD
-    then {{ parsed }}
+    then {{ value_if('try_cast(' ~ text ~ ' as decimal(38, 18))', 'v -> round(abs(v), 2) < 10000000000000000BD') }}
     end
 {%- endmacro %}
 
 {% macro parse_integer(text) -%}
     case when {{ text }} rlike '^[+-]?\\d{1,18}$' then try_cast({{ text }} as bigint) end
+{%- endmacro %}
+
+{#- `value` where `predicate` (a lambda over it) holds, else null, with `value` computed once: a CASE that
+    tests a value and then returns it computes it twice, since Spark shares no expression between a
+    condition and a branch that may not run. -#}
+{% macro value_if(value, predicate) -%}
+    try_element_at(filter(array({{ value }}), {{ predicate }}), 1)
 {%- endmacro %}
 
 {#- Where a raw row came from: file, line, landing time and cycle. Every layer up to the checks keeps them. -#}

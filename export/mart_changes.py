@@ -10,13 +10,6 @@ INCREMENTAL_OPERATIONS = {"MERGE", "SET TBLPROPERTIES"}
 RECENT_VERSIONS = 10
 
 
-def table_version(spark, table: str) -> int | None:
-    """The table's newest Delta version; None while it does not exist."""
-    if not spark.catalog.tableExists(table):
-        return None
-    return int(spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").first()["version"])
-
-
 def order_dates_recomputed(spark, table: str, since: int | None) -> list[str]:
     """The order dates (YYYY-MM-DD) whose rows a KPI mart rewrote or deleted after version `since`, from
     its change data feed: a cycle tells Dagster these are the mart's partitions it materialized. Every

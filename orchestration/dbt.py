@@ -21,13 +21,24 @@ from dagster_dbt import (
 from packaging.version import Version
 from pyspark.errors import PySparkException
 
-from export.mart_changes import order_dates_recomputed, table_version
+from export.mart_changes import order_dates_recomputed
 from ingestion.entities import ENTITIES
 from ingestion.raw_tables import raw_table
 from orchestration.conventions import BACKFILL_JOB, ORDER_DATES, OWNERS, REBUILD_JOB
 from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
+from orchestration.passed_tests import (
+    TableState,
+    already_passed,
+    load_records,
+    model_tables,
+    record_passes,
+    save_records,
+    source_tables,
+    table_states,
+    tables_written,
+)
 from orchestration.resources import EcomResource
 
 
@@ -86,7 +97,8 @@ def dbt_arguments(
     marts' rows of those dates from the current-state tables, on top of what changed: dbt gets the first
     and last date as the vars the KPI marts read (dbt_project/macros/kpi_dates.sql).
 
-    `left_out` are the nodes a cycle does not build (nodes_left_out). dbt's indirect selection would
+    `left_out` are the nodes a cycle does not build (nodes_left_out) and the tests that passed on the
+    tables as they are (orchestration/passed_tests.py). dbt's indirect selection would
     also drop every test on a left-out model, so it is turned off: the list names each test to leave out.
     That is safe because dagster-dbt selects every node directly (`fqn:*`) when the run builds them all;
     a `select` given to @dbt_assets would lose the tests of the models it selects."""
@@ -154,8 +166,9 @@ def nodes_left_out(manifest: Mapping[str, Any], settled: Sequence[str]) -> list[
     """What a cycle does not build for settled entities: their staging, checked and current-state models,
     and the tests that read only the staging and checked ones. A test that fails there stops the
     current-state model from being built, which keeps its entity unsettled, so the test runs again next
-    cycle. The tests on the current-state model run in every cycle: one that failed after its model
-    merged would otherwise stop blocking the marts, its entity being settled from then on."""
+    cycle. The tests on the current-state model are not left out here: one that failed after its model
+    merged would otherwise stop blocking the marts, its entity being settled from then on. They are left
+    out only once they passed on the table as it is (orchestration/passed_tests.py)."""
     left_out = []
     for entity in settled:
         staging, checked, current = entity_models(entity)
@@ -186,7 +199,7 @@ def settled_entities(
     """Only a build of the whole project leaves settled entities out: an operator who picks models in
     the UI, a rebuild and a backfill get what they asked for. (A subset is also where dagster-dbt sets
     its own indirect selection, which dbt_arguments' would override.)"""
-    if context.is_subset or config.full_refresh or order_dates is not None:
+    if _builds_what_it_selects(context, config, order_dates):
         return []
     settled = entities_without_new_rows(spark)
     if settled:
@@ -195,6 +208,12 @@ def settled_entities(
             "on the staging and checked ones, are not built in this cycle"
         )
     return settled
+
+
+def _builds_what_it_selects(
+    context: dg.AssetExecutionContext, config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None
+) -> bool:
+    return context.is_subset or config.full_refresh or order_dates is not None
 
 
 def refuse_full_refresh_of_partitions(
@@ -244,16 +263,55 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     spark_remote = ecom.settings().spark_remote
     os.environ["SPARK_REMOTE"] = spark_remote
     spark = ecom.spark()
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    # The tables a cycle may leave as they are: the raw ones, and those of the entities' models.
+    untouchable = source_tables(manifest) | model_tables(manifest, _all_entity_models())
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
+        states = table_states(spark, untouchable | {".".join(key.path) for key in KPI_MARTS})
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
-        marts_before = {} if order_dates else _kpi_mart_versions(context, spark)
+        marts_before = {} if order_dates else _kpi_mart_versions(context, states)
         settled = settled_entities(context, spark, config, order_dates)
-    left_out = nodes_left_out(json.loads(dbt_project.manifest_path.read_text()), settled) if settled else []
-    events = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
-    yield from _with_model_metadata(context, spark, events.stream())
+    left_out = nodes_left_out(manifest, settled) if settled else []
+    untouched = {table: states[table] for table in source_tables(manifest) | model_tables(manifest, left_out)}
+    records = load_records(context.instance)
+    unchanged = _tests_to_leave_out(context, config, order_dates, manifest, records, untouched)
+    left_out += [name for name in unchanged if name not in left_out]
+    invocation = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
+    yield from _with_model_metadata(context, spark, invocation.stream())
+    # The tests ran on the versions the build left of the tables its models wrote.
+    run_results = invocation.get_artifact("run_results.json")
+    with service_boundary(spark_remote):
+        written = table_states(spark, untouchable & tables_written(manifest, run_results))
+    save_records(context.instance, record_passes(manifest, records, run_results, {**untouched, **written}))
     if marts_before:
         yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)
+
+
+def _all_entity_models() -> list[str]:
+    return [model for entity in ENTITIES for model in entity_models(entity)]
+
+
+def _tests_to_leave_out(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    order_dates: dg.PartitionKeyRange | None,
+    manifest: Mapping[str, Any],
+    records: Mapping[str, Any],
+    untouched: Mapping[str, TableState | None],
+) -> list[str]:
+    """A cycle that builds the whole project leaves out the tests that passed on the tables it leaves
+    untouched, as they are (orchestration/passed_tests.py); a run that picks assets, a rebuild and a
+    backfill run every test they select."""
+    if _builds_what_it_selects(context, config, order_dates):
+        return []
+    unchanged = already_passed(manifest, records, untouched)
+    if unchanged:
+        context.log.info(
+            f"{len(unchanged)} data test(s) not run: each passed with its present code on the tables it "
+            "reads, which this cycle leaves as they are"
+        )
+    return unchanged
 
 
 RECOMPUTED_BY_A_CYCLE = "KPI rows of this order date recomputed by a cycle"
@@ -262,13 +320,12 @@ RECOMPUTED_BY_A_CYCLE = "KPI rows of this order date recomputed by a cycle"
 KPI_MARTS = [spec.key for spec in dbt_models.specs if spec.partitions_def is not None]
 
 
-def _kpi_mart_versions(context: dg.AssetExecutionContext, spark) -> dict[dg.AssetKey, int | None]:
+def _kpi_mart_versions(
+    context: dg.AssetExecutionContext, states: Mapping[str, TableState | None]
+) -> dict[dg.AssetKey, int | None]:
     """The Delta version of every KPI mart this run builds, before dbt starts."""
-    return {
-        key: table_version(spark, ".".join(key.path))
-        for key in context.selected_asset_keys
-        if key in KPI_MARTS
-    }
+    versions = {key: states[".".join(key.path)] for key in context.selected_asset_keys if key in KPI_MARTS}
+    return {key: state.version if state else None for key, state in versions.items()}
 
 
 def _partitions_recomputed_by_the_cycle(

@@ -1,10 +1,12 @@
 """What dbt selects when a cycle leaves a settled entity out (orchestration/dbt.py, nodes_left_out): its
 models and the tests on its staging and checked models go; the tests on its current-state model stay,
 and so does a test that also reads another entity. Checked with `dbt ls` on the project as it is. Runs
-that must build what they select never leave anything out."""
+that must build what they select never leave anything out. And which tests a cycle leaves out because
+they passed on the tables as they are (orchestration/passed_tests.py), on the project's manifest."""
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 from pathlib import Path
@@ -15,7 +17,8 @@ import pytest
 
 from ingestion.settings import PROJECT_ROOT
 from orchestration.dbt import DbtBuildConfig, dbt_arguments, nodes_left_out, settled_entities
-from orchestration.dbt_project import DBT_EXECUTABLE
+from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
+from orchestration.passed_tests import TableState, already_passed, data_tests, record_passes, tables_read
 
 
 def _listed(build: list[str], target: Path) -> set[str]:
@@ -73,3 +76,88 @@ class SparkUntouched:
 def test_a_run_that_builds_what_it_selects_leaves_nothing_out(picked, config, dates):
     context = SimpleNamespace(is_subset=picked)
     assert settled_entities(context, SparkUntouched(), config, dates) == []
+
+
+PROJECT_MANIFEST = json.loads(dbt_project.manifest_path.read_text())
+
+
+def _states(**changed: str | None) -> dict[str, TableState | None]:
+    """Every tested table at version 1, but those given (by table name with `__` for `.`)."""
+    states = {table: TableState(1, "2026-11-24T01:00:00") for table in _tables_of_all_tests()}
+    for name, committed in changed.items():
+        states[name.replace("__", ".", 1)] = TableState(2, committed) if committed else None
+    return states
+
+
+def _tables_of_all_tests() -> set[str]:
+    return {t for test in data_tests(PROJECT_MANIFEST).values() for t in tables_read(PROJECT_MANIFEST, test)}
+
+
+def _results(status: str, **statuses: str) -> dict:
+    """Every test with `status`, but those named."""
+    return {
+        "results": [
+            {"unique_id": uid, "status": statuses.get(test["name"], status)}
+            for uid, test in data_tests(PROJECT_MANIFEST).items()
+        ]
+    }
+
+
+def _tests_reading(table: str) -> set[str]:
+    return {
+        test["name"]
+        for test in data_tests(PROJECT_MANIFEST).values()
+        if table in tables_read(PROJECT_MANIFEST, test)
+    }
+
+
+def test_a_test_is_left_out_only_while_it_passed_on_every_table_it_reads_as_it_is():
+    every_test = {test["name"] for test in data_tests(PROJECT_MANIFEST).values()}
+    records = record_passes(
+        PROJECT_MANIFEST, {}, _results("pass", warn_sale_price_above_retail_price="warn"), _states()
+    )
+
+    assert already_passed(PROJECT_MANIFEST, {}, _states()) == []
+    assert set(already_passed(PROJECT_MANIFEST, records, _states())) == every_test
+    # A view is followed to the table under it: a raw table's commit brings back its staging tests.
+    changed = set(already_passed(PROJECT_MANIFEST, records, _states(raw__products="2026-11-24T02:00:00")))
+    assert every_test - changed == _tests_reading("raw.products")
+    assert "not_null_stg_products__source_key" in _tests_reading("raw.products")
+    # One commit to a current-state table brings back the tests on it, the price check that joins it too.
+    changed = set(
+        already_passed(
+            PROJECT_MANIFEST, records, _states(intermediate__int_products__current="2026-11-24T02:00:00")
+        )
+    )
+    assert (
+        every_test - changed
+        == _tests_reading("intermediate.int_products__current")
+        >= {
+            "unique_int_products__current_product_id",
+            "warn_sale_price_above_retail_price",
+        }
+    )
+    # A table that is gone, or dropped and built again to the same version number, is not the same table.
+    gone = set(already_passed(PROJECT_MANIFEST, records, _states(marts__order_kpis=None)))
+    assert every_test - gone == _tests_reading("marts.order_kpis")
+    same_number = {**_states(), "marts.order_kpis": TableState(1, "2026-11-24T03:00:00")}
+    assert every_test - set(already_passed(PROJECT_MANIFEST, records, same_number)) == _tests_reading(
+        "marts.order_kpis"
+    )
+
+
+def test_a_test_that_failed_or_whose_code_changed_runs_again():
+    passed = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states())
+    failed = record_passes(
+        PROJECT_MANIFEST, passed, _results("skipped", unique_order_kpis_order_date="fail"), _states()
+    )
+
+    assert "unique_order_kpis_order_date" in already_passed(PROJECT_MANIFEST, passed, _states())
+    assert "unique_order_kpis_order_date" not in already_passed(PROJECT_MANIFEST, failed, _states())
+    # A test that did not run (skipped, left out) keeps its record.
+    assert len(already_passed(PROJECT_MANIFEST, failed, _states())) == len(passed) - 1
+    # New code for a project macro (a generic test, a parsing rule) brings every test back.
+    edited = copy.deepcopy(PROJECT_MANIFEST)
+    macro = next(m for m in edited["macros"].values() if m["package_name"] == "ecom_kpis")
+    macro["macro_sql"] += "\n"
+    assert already_passed(edited, passed, _states()) == []

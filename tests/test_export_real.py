@@ -10,8 +10,9 @@ import pytest
 
 from export.archive import move_applied_files
 from export.dynamodb import kpi_tables, scan_items, sync_table
-from export.mart_changes import order_dates_recomputed, table_version
+from export.mart_changes import order_dates_recomputed
 from ingestion.raw_tables import LedgerEntry
+from orchestration.passed_tests import table_states
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +122,7 @@ MERGE = (
 def test_a_cycle_finds_the_order_dates_a_kpi_mart_recomputed(pipeline):
     spark, table = pipeline.spark, "default.recomputed_dates_probe"
     spark.sql(f"DROP TABLE IF EXISTS {table}")
+    assert _version(spark, table) is None
     created = (
         f"CREATE TABLE {table} USING delta TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true') AS "
         "SELECT * FROM VALUES (DATE'2025-03-01', 1), (DATE'2025-03-02', 2), (DATE'2025-03-03', 3) "
@@ -129,7 +131,7 @@ def test_a_cycle_finds_the_order_dates_a_kpi_mart_recomputed(pipeline):
     spark.sql(created)
     assert order_dates_recomputed(spark, table, None) == ["2025-03-01", "2025-03-02", "2025-03-03"]
 
-    before = table_version(spark, table)
+    before = _version(spark, table)
     assert order_dates_recomputed(spark, table, before) == []
     merged = "(DATE'2025-03-02', 5), (DATE'2025-03-04', 1)"
     spark.sql(MERGE.format(table=table, rows=merged, emptied="2025-03-03"))
@@ -137,10 +139,16 @@ def test_a_cycle_finds_the_order_dates_a_kpi_mart_recomputed(pipeline):
     assert order_dates_recomputed(spark, table, before) == ["2025-03-02", "2025-03-03", "2025-03-04"]
 
     # Built again, or without a change feed: every date it holds.
-    before = table_version(spark, table)
+    before = _version(spark, table)
     spark.sql(created.replace("CREATE TABLE", "CREATE OR REPLACE TABLE").replace("2025-03-0", "2025-04-0"))
     assert order_dates_recomputed(spark, table, before) == ["2025-04-01", "2025-04-02", "2025-04-03"]
-    before = table_version(spark, table)
+    before = _version(spark, table)
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'false')")
     spark.sql(MERGE.format(table=table, rows="(DATE'2025-04-01', 9)", emptied="2025-04-03"))
     assert order_dates_recomputed(spark, table, before) == ["2025-04-01", "2025-04-02"]
+
+
+def _version(spark, table: str) -> int | None:
+    """As a cycle reads it before dbt (orchestration/passed_tests.py)."""
+    state = table_states(spark, [table])[table]
+    return state.version if state else None

@@ -7,6 +7,8 @@
 #
 # steady (the default): each round a cycle with nothing landed and a cycle with one tiny orders file, on
 #   the tables as they are (the cycles land one new order each: ids ab-1, ab-2, ... on 2025-03-08).
+#   With AB_KEEP_ENV=1, on the services this shell's environment points at (say a `make bench` state's,
+#   whose warehouse holds 1M order items) instead of the checkout's.
 # from-empty: each round, per side, the pipeline is emptied (benchmarks/empty_pipeline.py) and two
 #   generated deliveries of 240 orders land one cycle each, as in the e2e tests; for changes to how the
 #   tables are created, which a steady round never reaches.
@@ -83,7 +85,7 @@ from_empty_round() {  # checkout label
 }
 
 case $mode in
-    steady) eval "$(.venv/bin/ecom services env)" ;;
+    steady) [ -n "${AB_KEEP_ENV:-}" ] || eval "$(.venv/bin/ecom services env)" ;;
     from-empty) eval "$(.venv/bin/ecom services env)"
         .venv/bin/python -c "from pathlib import Path; from ingestion.generate import generate_deliveries;
 generate_deliveries(Path('$data/generated'), orders=240, seed=3, count=2)" ;;

@@ -118,16 +118,21 @@ def entity_models(entity: str) -> tuple[str, str, str]:
     return f"stg_{entity}", f"int_{entity}__checked", f"int_{entity}__current"
 
 
-def entities_without_new_rows(spark) -> list[str]:
+def entity_tables() -> set[str]:
+    """The entities' checked and current-state tables (their staging models are views)."""
+    return {_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]}
+
+
+def entities_without_new_rows(spark, states: Mapping[str, TableState | None]) -> list[str]:
     """The entities whose every raw row their current-state model has taken in: a cycle has nothing to
     build in their staging and intermediate models, a quarter to a third of its statements
     (docs/benchmarks.md). Rows of a cycle are newer than every earlier cycle's, so the newest raw row
     and the newest current row tell. An entity stays unsettled (and is built) while its newest rows are
     not in the current-state table: new, left by a cycle that died in dbt or whose tests failed, or all
-    rejected. An entity that has no raw row yet has nothing to build. None while a checked or
-    current-state table is missing (before the first build, or after one was dropped): dbt creates it."""
-    built = {_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]}
-    if not built <= _tables_in(spark, {table.split(".")[0] for table in built}):
+    rejected. An entity that has no raw row yet has nothing to build. None while `states` (table_states
+    of at least entity_tables) has a checked or current-state table missing (before the first build, or
+    after one was dropped): dbt creates it."""
+    if not all(states.get(table) for table in entity_tables()):
         return []
     newest = ", ".join(
         f"(select max(_ingested_at) from {table}) as {column}"
@@ -139,17 +144,6 @@ def entities_without_new_rows(spark) -> list[str]:
     )
     row = spark.sql(f"select {newest}").first()
     return [name for name in ENTITIES if _taken_in(row[f"raw_{name}"], row[f"current_{name}"])]
-
-
-def _tables_in(spark, schemas: set[str]) -> set[str]:
-    """One catalog call per schema, not one per table: each is a round trip to the metastore. A schema
-    dbt has not created yet (before the first build) holds none."""
-    return {
-        f"{schema}.{table.name}"
-        for schema in schemas
-        if spark.catalog.databaseExists(schema)
-        for table in spark.catalog.listTables(schema)
-    }
 
 
 def _taken_in(newest_raw: datetime | None, newest_current: datetime | None) -> bool:
@@ -194,14 +188,18 @@ def _reads_only(test: Mapping[str, Any], models: set[str]) -> bool:
 
 
 def settled_entities(
-    context: dg.AssetExecutionContext, spark, config: DbtBuildConfig, order_dates: dg.PartitionKeyRange | None
+    context: dg.AssetExecutionContext,
+    spark,
+    states: Mapping[str, TableState | None],
+    config: DbtBuildConfig,
+    order_dates: dg.PartitionKeyRange | None,
 ) -> list[str]:
     """Only a build of the whole project leaves settled entities out: an operator who picks models in
     the UI, a rebuild and a backfill get what they asked for. (A subset is also where dagster-dbt sets
     its own indirect selection, which dbt_arguments' would override.)"""
     if _builds_what_it_selects(context, config, order_dates):
         return []
-    settled = entities_without_new_rows(spark)
+    settled = entities_without_new_rows(spark, states)
     if settled:
         context.log.info(
             f"nothing new for {', '.join(settled)}: their staging and intermediate models, and the tests "
@@ -265,13 +263,13 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     spark = ecom.spark()
     manifest = json.loads(dbt_project.manifest_path.read_text())
     # The tables a cycle may leave as they are: the raw ones, and those of the entities' models.
-    untouchable = source_tables(manifest) | model_tables(manifest, _all_entity_models())
+    untouchable = source_tables(manifest) | entity_tables()
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
         states = table_states(spark, untouchable | {".".join(key.path) for key in KPI_MARTS})
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
         marts_before = {} if order_dates else _kpi_mart_versions(context, states)
-        settled = settled_entities(context, spark, config, order_dates)
+        settled = settled_entities(context, spark, states, config, order_dates)
     left_out = nodes_left_out(manifest, settled) if settled else []
     untouched = {table: states[table] for table in source_tables(manifest) | model_tables(manifest, left_out)}
     records = load_records(context.instance)
@@ -286,10 +284,6 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     save_records(context.instance, record_passes(manifest, records, run_results, {**untouched, **written}))
     if marts_before:
         yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)
-
-
-def _all_entity_models() -> list[str]:
-    return [model for entity in ENTITIES for model in entity_models(entity)]
 
 
 def _tests_to_leave_out(

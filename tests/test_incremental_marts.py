@@ -15,7 +15,8 @@ import pytest
 from ingestion.entities import ENTITIES
 from ingestion.landing import upload_directory
 from ingestion.settings import PROJECT_ROOT
-from orchestration.dbt import entities_without_new_rows
+from orchestration.dbt import entities_without_new_rows, entity_tables
+from orchestration.passed_tests import table_states
 from tests.conftest import apply_one_cycle_each, assert_state_is_what_the_contract_says
 
 pytestmark = pytest.mark.slow
@@ -181,8 +182,13 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
         assert _statuses_in_the_latest_dbt_build()["unique_int_products__current_product_id"] == "fail"
     # Every entity's rows are in its current-state table; a row a cycle ingested but did not build (it
     # died in dbt) brings its entity back into the next build.
-    assert entities_without_new_rows(pipeline.spark) == list(ENTITIES)
+    assert entities_without_new_rows(pipeline.spark, table_states(pipeline.spark, entity_tables())) == list(
+        ENTITIES
+    )
     pipeline.spark.sql(
         "INSERT INTO raw.products (id, category, _ingested_at) VALUES ('p3', 'Hats', current_timestamp())"
     )
-    assert entities_without_new_rows(pipeline.spark) == ["orders", "order_items"]
+    assert entities_without_new_rows(pipeline.spark, table_states(pipeline.spark, entity_tables())) == [
+        "orders",
+        "order_items",
+    ]

@@ -21,6 +21,7 @@ service's pid file, so `ecom services start` would keep it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -66,8 +67,9 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     service's pid is the JVM's; the compiler threads live as long as it does."""
     jit_ticks = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        if "CompilerThre" in (task / "comm").read_text():
-            jit_ticks += stat_ticks(task / "stat")
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended since the listing
+            if "CompilerThre" in (task / "comm").read_text():
+                jit_ticks += stat_ticks(task / "stat")
     return stat_ticks(Path(f"/proc/{pid}/stat")) / CLOCK_TICKS, jit_ticks / CLOCK_TICKS
 
 

@@ -22,6 +22,7 @@ from tests.conftest import apply_one_cycle_each, assert_state_is_what_the_contra
 pytestmark = pytest.mark.slow
 
 MERGE_INTO = re.compile(r"^\s*merge into (\S+)", re.MULTILINE | re.IGNORECASE)
+COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 PRUNED_FROM = re.compile(r"DBT_INTERNAL_DEST\._landed_at >= timestamp'([^']+)'")
 # Conditions Delta's statistics of a table rule out for every file: the pipeline's filters (watermarks,
 # merge pruning) and its not_null tests. No other column keeps statistics.
@@ -86,10 +87,14 @@ def _latest_dbt_invocation() -> Path:
     ).parent
 
 
-def _merges_of_the_latest_dbt_build() -> dict[str, str]:
+def _statements_of_the_latest_dbt_build() -> list[str]:
     log = (_latest_dbt_invocation() / "dbt.log").read_text()
     events = (json.loads(line) for line in log.splitlines() if line.startswith("{"))
-    statements = (event["data"].get("sql", "") for event in events)
+    return [event["data"]["sql"] for event in events if event["info"]["name"] == "SQLQuery"]
+
+
+def _merges_of_the_latest_dbt_build() -> dict[str, str]:
+    statements = _statements_of_the_latest_dbt_build()
     return {match.group(1): sql for sql in statements for match in MERGE_INTO.finditer(sql)}
 
 
@@ -170,6 +175,14 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     # No item changed, so the marts' "item changes absorbed" property needed no new table version.
     for mart in ("marts.order_kpis", "marts.category_kpis"):
         assert pipeline.spark.sql(f"DESCRIBE HISTORY {mart} LIMIT 1").first().operation == "MERGE"
+    # Each mart read that property once, for its SQL, its merge and its post-hook; no merge asked for
+    # the columns of its target.
+    statements = [
+        " ".join(COMMENT.sub("", sql).split()).lower() for sql in _statements_of_the_latest_dbt_build()
+    ]
+    for mart in ("marts.order_kpis", "marts.category_kpis"):
+        assert statements.count(f"show tblproperties {mart}") == 1, mart
+    assert not [sql for sql in statements if sql.startswith("describe")]
     # A test that passed runs again once a table it reads changes, whoever changed it: a product written
     # twice behind dbt's back fails the next cycle, though nothing landed, and keeps failing it.
     pipeline.spark.sql(

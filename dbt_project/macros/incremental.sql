@@ -31,31 +31,43 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- dbt-spark's merge, with three changes. A model configured with delete_unrecomputed_dates drops the rows of
+{#- dbt-spark's merge, with four changes. A model configured with delete_unrecomputed_dates drops the rows of
     the dates it recomputed that the new results no longer hold (a KPI row left without counted items).
     A model configured with prune_merge_by (a timestamp column of its unique key, mostly growing from one
     delivery to the next: the landing time) merges only into the target files that can hold the new rows'
     lowest value or later: a row that matches has the same value, so the result is the same, and Delta
     skips the files of earlier deliveries instead of joining the whole table (a file landed out of order
-    is only skipped less). And a merge with nothing to merge or delete is not run: Delta would still plan
-    it and join the target, seconds per model in every cycle that did not change its inputs. -#}
+    is only skipped less). A merge with nothing to merge or delete is not run: Delta would still plan
+    it and join the target, seconds per model in every cycle that did not change its inputs. And it sets
+    and inserts every column by name (`*`) where dbt-spark names them, which costs a `describe` of the
+    target per merge. -#}
 {% macro spark__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) %}
-    {%- set dates = order_dates_to_recompute() if config.get('delete_unrecomputed_dates') -%}
+    {%- set dates = recompute_plan().dates if config.get('delete_unrecomputed_dates') else none -%}
     {%- set pruned_by = config.get('prune_merge_by') -%}
-    {%- set predicates = incremental_predicates or [] -%}
+    {%- set predicates = (incremental_predicates or []) + [] -%}
     {%- if pruned_by -%}
         {%- do check_merge_pruning(pruned_by, unique_key) -%}
         {%- set has_rows, lowest = rows_and_lowest(source, pruned_by) -%}
         {%- if lowest is not none -%}
-            {%- set predicates = predicates + ["DBT_INTERNAL_DEST." ~ pruned_by ~ " >= timestamp'" ~ lowest ~ "'"] -%}
+            {%- do predicates.append("DBT_INTERNAL_DEST." ~ pruned_by ~ " >= timestamp'" ~ lowest ~ "'") -%}
         {%- endif -%}
+    {%- elif dates is not none -%}
+        {#- The model's rows are those of these dates: none without a date. -#}
+        {%- set has_rows = dates | length > 0 -%}
     {%- else -%}
-        {%- set has_rows = dates or relation_has_rows(source) -%}
+        {%- set has_rows = relation_has_rows(source) -%}
     {%- endif -%}
     {%- if has_rows -%}
-    {{ dbt.spark__get_merge_sql(target, source, unique_key, dest_columns, predicates) }}
+        {%- for key in ([unique_key] if unique_key is string else unique_key) -%}
+            {%- do predicates.append("DBT_INTERNAL_SOURCE." ~ key ~ " = DBT_INTERNAL_DEST." ~ key) -%}
+        {%- endfor %}
+    merge into {{ target }} as DBT_INTERNAL_DEST
+    using {{ source }} as DBT_INTERNAL_SOURCE
+    on {{ predicates | join(' and ') }}
+    when matched then update set *
+    when not matched then insert *
         {%- if dates %}
-      when not matched by source and {{ order_date_in(dates, 'DBT_INTERNAL_DEST.order_date') }} then delete
+    when not matched by source and {{ order_date_in(dates, 'DBT_INTERNAL_DEST.order_date') }} then delete
         {%- endif %}
     {%- else -%}
     select 'nothing changed: no merge into {{ target }}' as skipped

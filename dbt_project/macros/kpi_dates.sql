@@ -20,28 +20,48 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The order dates to recompute as 'YYYY-MM-DD' strings; none means every date (first build, full refresh,
-    unit tests). -#}
-{% macro order_dates_to_recompute() %}
-    {%- if not (execute and is_incremental() and model.resource_type == 'model') -%}
-        {{ return(none) }}
+{#- What a KPI mart's run recomputes and records: {'dates': the order dates to recompute as 'YYYY-MM-DD'
+    strings, none for every date (first build, full refresh, unit tests); 'newest': the newest
+    fct_order_items._changed_at not yet absorbed, none when no item changed}. It is read once, when the
+    model's SQL is compiled (a catalog read and one query), and that SQL carries it in a comment
+    (carry_recompute_plan) for the merge and the post-hook, which run later in a context of their own:
+    reading it again cost four more statements per mart in every cycle (docs/benchmarks.md). -#}
+{% macro recompute_plan() %}
+    {%- if not (execute and model.resource_type == 'model') -%}
+        {{ return({'dates': none, 'newest': none}) }}
+    {%- endif -%}
+    {%- set carried = modules.re.search('/\* recompute plan: (.*?) \*/', model.get('compiled_code') or '') -%}
+    {%- if carried -%}
+        {{ return(fromjson(carried.group(1))) }}
+    {%- endif -%}
+    {%- if not is_incremental() -%}
+        {%- set newest = run_query(
+            "select cast(max(_changed_at) as string) from " ~ ref('fct_order_items')
+        ).columns[0].values()[0] -%}
+        {{ return({'dates': none, 'newest': newest}) }}
     {%- endif -%}
     {%- set backfill = backfill_dates() -%}
     {%- set query -%}
-        select distinct cast(order_date as string)
+        select
+            cast(max(_changed_at) as string) as newest,
+            concat_ws(',', array_sort(collect_set(cast(order_date as string)))) as dates
         from (
-            select explode(_order_dates_seen) as order_date
+            select _changed_at, explode_outer(_order_dates_seen) as order_date
             from {{ ref('fct_order_items') }}
             where _changed_at > timestamp'{{ item_changes_absorbed(this) }}'
             {%- if backfill %}
             union all
-            select explode(sequence(date'{{ backfill[0] }}', date'{{ backfill[1] }}')) as order_date
+            select null, explode(sequence(date'{{ backfill[0] }}', date'{{ backfill[1] }}'))
             {%- endif %}
         )
-        order by 1
     {%- endset -%}
-    {{ return(run_query(query).columns[0].values() | list) }}
+    {%- set found = run_query(query).rows[0] -%}
+    {{ return({'dates': found[1].split(',') if found[1] else [], 'newest': found[0]}) }}
 {% endmacro %}
+
+{%- macro carry_recompute_plan(plan) -%}
+/* recompute plan: {{ tojson(plan) }} */
+{%- endmacro %}
 
 {% macro order_date_in(dates, column='order_date') -%}
     {%- if dates is none -%}
@@ -65,13 +85,8 @@
     writes it while the cycle's dbt build runs). Nothing to record, no statement: a cycle that changed no
     item adds no version to the mart. -#}
 {% macro record_item_changes_absorbed() %}
-    {%- if execute -%}
-        {%- set newest = run_query(
-            "select cast(coalesce(max(_changed_at), timestamp'1970-01-01 00:00:00') as string) from "
-            ~ ref('fct_order_items')
-        ).columns[0].values()[0] -%}
-        {%- if newest != item_changes_absorbed(this) -%}
+    {%- set newest = recompute_plan().newest -%}
+    {%- if newest -%}
     alter table {{ this }} set tblproperties ('ecom.item_changes_through' = '{{ newest }}')
-        {%- endif -%}
     {%- endif -%}
 {% endmacro %}

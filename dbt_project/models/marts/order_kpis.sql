@@ -10,9 +10,11 @@
     post_hook="{{ record_item_changes_absorbed() }}",
 ) }}
 
+{%- set plan = recompute_plan() %}
+{{ carry_recompute_plan(plan) }}
 with counted as (
     select * from {{ ref('fct_order_items') }}
-    where is_counted and {{ order_date_in(order_dates_to_recompute()) }}
+    where is_counted and {{ order_date_in(plan.dates) }}
 ),
 
 orders as (

@@ -25,7 +25,7 @@
     fct_order_items._changed_at not yet absorbed, none when no item changed}. It is read once, when the
     model's SQL is compiled (a catalog read and one query), and that SQL carries it in a comment
     (carry_recompute_plan) for the merge and the post-hook, which run later in a context of their own:
-    reading it again cost four more statements per mart in every cycle (docs/benchmarks.md). -#}
+    reading it again cost up to five more statements per mart in every cycle (docs/benchmarks.md). -#}
 {% macro recompute_plan() %}
     {%- if not (execute and model.resource_type == 'model') -%}
         {{ return({'dates': none, 'newest': none}) }}

@@ -263,7 +263,8 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     spark = ecom.spark()
     manifest = json.loads(dbt_project.manifest_path.read_text())
     # The tables a cycle may leave as they are: the raw ones, and those of the entities' models.
-    untouchable = source_tables(manifest) | entity_tables()
+    sources = source_tables(manifest)
+    untouchable = sources | entity_tables()
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
         states = table_states(spark, untouchable | {".".join(key.path) for key in KPI_MARTS})
@@ -271,7 +272,7 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
         marts_before = {} if order_dates else _kpi_mart_versions(context, states)
         settled = settled_entities(context, spark, states, config, order_dates)
     left_out = nodes_left_out(manifest, settled) if settled else []
-    untouched = {table: states[table] for table in source_tables(manifest) | model_tables(manifest, left_out)}
+    untouched = {table: states[table] for table in sources | model_tables(manifest, left_out)}
     records = load_records(context.instance)
     unchanged = _tests_to_leave_out(context, config, order_dates, manifest, records, untouched)
     left_out += [name for name in unchanged if name not in left_out]

@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 from pyspark.errors import AnalysisException
 
 RECORDS_KEY = "ecom/data_tests_passed_on"
-# Concurrent DESCRIBE HISTORY statements: each is mostly waiting on the server's metastore and Delta log.
+# Concurrent DESCRIBE HISTORY statements: each is mostly a round trip to the server and a read of the
+# table's Delta log there.
 READERS = 8
 
 

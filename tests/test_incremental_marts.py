@@ -104,9 +104,8 @@ def _nodes_run_by_the_latest_dbt_build() -> set[str]:
 
 def _statuses_in_the_latest_dbt_build() -> dict[str, str]:
     results = json.loads((_latest_dbt_invocation() / "run_results.json").read_text())["results"]
-    return {
-        result["unique_id"].split(".")[2]: result["status"] for result in results
-    }  # type.package.name[.hash]
+    # A unique_id is type.package.name[.hash].
+    return {result["unique_id"].split(".")[2]: result["status"] for result in results}
 
 
 def _partitions_reported_by_the_latest_run(key: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.settings import PROJECT_ROOT, Settings
 from orchestration.cli import EXAMPLES, _parser, format_table, main
-from orchestration.services import LocalServices, spark_server_conf
+from orchestration.services import LocalServices, spark_java_env, spark_server_conf
 
 
 def test_every_command_has_help_with_an_example(capsys):
@@ -95,6 +95,34 @@ def test_spark_server_owns_delta_the_metastore_utc_and_s3a():
     assert conf["spark.databricks.delta.merge.materializeSource"] == "all"
     assert conf["spark.ui.showConsoleProgress"] == "false"
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://h:9"
+
+
+def _jdks(root: Path, versions: dict[str, str | None]) -> Path:
+    """Fake JDK homes under root, each with a `release` file naming its version (None: no such file)."""
+    for name, version in versions.items():
+        (root / name).mkdir(parents=True)
+        if version:
+            (root / name / "release").write_text(f'IMPLEMENTOR="x"\nJAVA_VERSION="{version}"\n')
+    return root
+
+
+def test_spark_server_runs_on_the_newest_jdk_spark_supports(tmp_path):
+    root = _jdks(
+        tmp_path, {"jdk17": "17.0.15", "jdk21": "21.0.4", "jdk25": "25.0.3", "jdk26": "26", "bare": None}
+    )
+    assert spark_java_env({}, root) == {"JAVA_HOME": str(root / "jdk25")}
+
+
+def test_spark_server_skips_java_25_before_25_0_3_and_keeps_java_17_alone(tmp_path):
+    early = _jdks(tmp_path / "a", {"jdk21": "21.0.4", "jdk25": "25.0.2"})
+    assert spark_java_env({}, early) == {"JAVA_HOME": str(early / "jdk21")}
+    only17 = _jdks(tmp_path / "b", {"jdk17": "17.0.15"})
+    assert spark_java_env({}, only17) == {}
+
+
+def test_ecom_spark_java_home_chooses_the_spark_servers_jdk(tmp_path):
+    root = _jdks(tmp_path, {"jdk25": "25.0.3"})
+    assert spark_java_env({"ECOM_SPARK_JAVA_HOME": "/opt/jdk"}, root) == {"JAVA_HOME": "/opt/jdk"}
 
 
 def test_settings_come_from_the_environment_with_documented_defaults():

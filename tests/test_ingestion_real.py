@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from ingestion import raw_tables
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing
+from orchestration.services import spark_java_env
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +171,12 @@ def test_a_cycle_killed_between_the_raw_commit_and_the_ledger_leaves_no_duplicat
 
 def _killed(*args, **kwargs):
     raise SystemExit("killed")
+
+
+def test_the_spark_server_runs_on_the_jdk_chosen_for_it(pipeline):
+    """The newest supported JDK when the machine has one (ECOM_SPARK_JAVA_HOME overrides), else the java
+    the environment names."""
+    on_path = Path(shutil.which("java") or "java").resolve().parents[1]
+    expected = spark_java_env().get("JAVA_HOME") or os.environ.get("JAVA_HOME") or on_path
+    query = "select reflect('java.lang.System', 'getProperty', 'java.home')"
+    assert Path(pipeline.spark.sql(query).first()[0]).resolve() == Path(expected).resolve()

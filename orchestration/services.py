@@ -319,9 +319,10 @@ def spark_server_conf(
 
 def spark_java_env(environ: Mapping[str, str] = os.environ, jdk_root: Path = JDK_ROOT) -> dict[str, str]:
     """JAVA_HOME for the Spark server: ECOM_SPARK_JAVA_HOME when set, else the newest JDK under jdk_root
-    that Spark 4.2 runs on and that is newer than 17 (21, or 25.0.3 and later), else nothing (JAVA_HOME or
-    the `java` on PATH, as for DynamoDB Local). On Java 25 the server spent about a fifth less CPU on the
-    same dbt builds than on Java 17 (docs/benchmarks.md, "The Spark server on Java 25")."""
+    that Spark 4.2 runs on and that is newer than 17 (21, or 25.0.3 and later), even when JAVA_HOME names
+    another (it stays Maven's and DynamoDB Local's), else nothing: the server runs on _java()'s JDK. On
+    Java 25 the server spent about a fifth less CPU on the same dbt builds than on Java 17
+    (docs/benchmarks.md, "The Spark server on Java 25")."""
     chosen = environ.get("ECOM_SPARK_JAVA_HOME")
     if not chosen:
         candidates = [(version, home) for home in jdk_root.glob("*") if (version := _jdk_version(home))]

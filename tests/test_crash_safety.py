@@ -75,9 +75,8 @@ def test_cycles_killed_in_each_stage_then_re_uploads_and_a_rebuild_end_as_the_co
     assert pipeline.kpis("dynamodb") == pipeline.kpis("delta") == before
     assert pipeline.report()["entities"] == accounting
     # The rebuilt marts have absorbed every item change: the next cycle recomputes only what changes.
-    newest = pipeline.spark.sql("SELECT cast(max(_changed_at) AS string) FROM marts.fct_order_items").first()[
-        0
-    ]
+    newest_change = "SELECT cast(max(_changed_at) AS string) FROM marts.fct_order_items"
+    newest = pipeline.spark.sql(newest_change).first()[0]
     for mart in ("marts.order_kpis", "marts.category_kpis"):
         properties = {
             row.key: row.value for row in pipeline.spark.sql(f"SHOW TBLPROPERTIES {mart}").collect()

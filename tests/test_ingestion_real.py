@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from ingestion import raw_tables
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing
-from orchestration.services import spark_java_env
+from orchestration.services import _java, spark_java_env
 
 pytestmark = pytest.mark.slow
 
@@ -174,9 +173,8 @@ def _killed(*args, **kwargs):
 
 
 def test_the_spark_server_runs_on_the_jdk_chosen_for_it(pipeline):
-    """The newest supported JDK when the machine has one (ECOM_SPARK_JAVA_HOME overrides), else the java
-    the environment names."""
-    on_path = Path(shutil.which("java") or "java").resolve().parents[1]
-    expected = spark_java_env().get("JAVA_HOME") or os.environ.get("JAVA_HOME") or on_path
+    """The newest supported JDK when the machine has one (ECOM_SPARK_JAVA_HOME overrides), else the one
+    DynamoDB Local runs on."""
+    expected = spark_java_env().get("JAVA_HOME") or Path(shutil.which(_java()) or "").resolve().parents[1]
     query = "select reflect('java.lang.System', 'getProperty', 'java.home')"
     assert Path(pipeline.spark.sql(query).first()[0]).resolve() == Path(expected).resolve()

@@ -2,7 +2,8 @@
 
 A move is copy, verify, delete: the source is deleted only once the copy is confirmed to have its size
 and content hash, so a crash at any point leaves the file in landing, in its destination, or in both
-(a rerun finishes the move), never nowhere.
+(a rerun finishes the move), never nowhere. The delete is conditional on the source's ETag, so a new upload
+under the same key during the move is not deleted with it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,26 @@ def move_applied_files(s3, bucket: str, files: list[LedgerEntry]) -> dict[str, i
         _verify_copy(s3, bucket, applied, destination)
         if applied.outcome != "accepted":
             _write_error_sidecar(s3, bucket, applied, destination)
-        s3.delete_object(Bucket=bucket, Key=applied.key)
+        _delete_if_unchanged(s3, bucket, applied, destination)
         moved["archived" if applied.outcome == "accepted" else "errored"] += 1
         log.info("moved %s -> %s", applied.key, destination)
     return moved
+
+
+def _delete_if_unchanged(s3, bucket: str, applied: LedgerEntry, destination: str) -> None:
+    """Deletes the source only while it still holds the applied content: a file uploaded under the same key
+    after the copy is a new delivery, which the next cycle applies."""
+    try:
+        s3.delete_object(Bucket=bucket, Key=applied.key, IfMatch=f'"{applied.etag}"')
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] != "PreconditionFailed":
+            raise
+        log.warning(
+            "%s was uploaded again while it was moved: the applied content is in %s, the new upload stays in "
+            "landing/ for the next cycle",
+            applied.key,
+            destination,
+        )
 
 
 def _free_destination(s3, bucket: str, applied: LedgerEntry) -> str:

@@ -111,6 +111,34 @@ def test_a_redelivery_under_the_same_key_keeps_both_archived_copies(pipeline):
     assert bodies == [b"first version\n", b"second version\n"]
 
 
+class _UploadDuringTheMove:
+    """The S3 client, with a new upload under the source's key landing right after each copy."""
+
+    def __init__(self, s3, body: bytes) -> None:
+        self._s3, self._body = s3, body
+
+    def copy_object(self, **kwargs):
+        copied = self._s3.copy_object(**kwargs)
+        self._s3.put_object(Bucket=kwargs["Bucket"], Key=kwargs["CopySource"]["Key"], Body=self._body)
+        return copied
+
+    def __getattr__(self, name: str):
+        return getattr(self._s3, name)
+
+
+def test_an_upload_that_lands_during_the_move_stays_in_landing(pipeline):
+    s3, bucket, key = pipeline.s3, pipeline.settings.bucket, "landing/orders/raced.csv"
+    applied, uploaded = b"order_id\n1\n", b"order_id\n2\n"
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=applied)["ETag"].strip('"')
+    entry = _entry(key, "accepted", etag, len(applied))
+
+    moved = move_applied_files(_UploadDuringTheMove(s3, uploaded), bucket, [entry])
+
+    assert moved == {"archived": 1, "errored": 0}
+    assert s3.get_object(Bucket=bucket, Key="archive/orders/raced.csv")["Body"].read() == applied
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == uploaded
+
+
 # As the marts merge: recomputed dates updated or inserted, a recomputed date left without rows deleted.
 MERGE = (
     "MERGE INTO {table} t USING (SELECT * FROM VALUES {rows} AS s(order_date, total_orders)) s "

@@ -17,6 +17,9 @@ from ingestion.raw_tables import LedgerEntry
 
 log = logging.getLogger(__name__)
 
+# The error codes S3 gives for a key that does not exist: HEAD requests have no body, hence "404".
+MISSING = {"404", "NoSuchKey", "NotFound"}
+
 
 class ArchiveError(RuntimeError):
     """A copy did not match its source; the source stays in landing."""
@@ -44,11 +47,15 @@ def move_applied_files(s3, bucket: str, files: list[LedgerEntry]) -> dict[str, i
 
 def _delete_if_unchanged(s3, bucket: str, applied: LedgerEntry, destination: str) -> None:
     """Deletes the source only while it still holds the applied content: a file uploaded under the same key
-    after the copy is a new delivery, which the next cycle applies."""
+    after the copy is a new delivery, which the next cycle applies. A source someone else deleted meanwhile
+    is as good as moved: its copy is verified."""
     try:
         s3.delete_object(Bucket=bucket, Key=applied.key, IfMatch=f'"{applied.etag}"')
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] != "PreconditionFailed":
+        code = error.response["Error"]["Code"]
+        if code in MISSING:
+            return
+        if code != "PreconditionFailed":
             raise
         log.warning(
             "%s was uploaded again while it was moved: the applied content is in %s, the new upload stays in "
@@ -100,6 +107,6 @@ def _head(s3, bucket: str, key: str) -> dict | None:
     try:
         return s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+        if error.response["Error"]["Code"] in MISSING:
             return None
         raise

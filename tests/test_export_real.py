@@ -111,32 +111,44 @@ def test_a_redelivery_under_the_same_key_keeps_both_archived_copies(pipeline):
     assert bodies == [b"first version\n", b"second version\n"]
 
 
-class _UploadDuringTheMove:
-    """The S3 client, with a new upload under the source's key landing right after each copy."""
+class _ChangeDuringTheMove:
+    """The S3 client, with the source's key changed by someone else right after each copy."""
 
-    def __init__(self, s3, body: bytes) -> None:
-        self._s3, self._body = s3, body
+    def __init__(self, s3, change) -> None:
+        self._s3, self._change = s3, change
 
     def copy_object(self, **kwargs):
         copied = self._s3.copy_object(**kwargs)
-        self._s3.put_object(Bucket=kwargs["Bucket"], Key=kwargs["CopySource"]["Key"], Body=self._body)
+        self._change(self._s3, kwargs["Bucket"], kwargs["CopySource"]["Key"])
         return copied
 
     def __getattr__(self, name: str):
         return getattr(self._s3, name)
 
 
-def test_an_upload_that_lands_during_the_move_stays_in_landing(pipeline):
+def _upload_again(s3, bucket: str, key: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=b"order_id\n2\n")
+
+
+def _delete(s3, bucket: str, key: str) -> None:
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+@pytest.mark.parametrize(("change", "left_in_landing"), [(_upload_again, [b"order_id\n2\n"]), (_delete, [])])
+def test_a_change_to_a_file_while_it_is_moved_keeps_both_the_archived_and_the_new_content(
+    pipeline, change, left_in_landing
+):
     s3, bucket, key = pipeline.s3, pipeline.settings.bucket, "landing/orders/raced.csv"
-    applied, uploaded = b"order_id\n1\n", b"order_id\n2\n"
+    applied = b"order_id\n1\n"
     etag = s3.put_object(Bucket=bucket, Key=key, Body=applied)["ETag"].strip('"')
     entry = _entry(key, "accepted", etag, len(applied))
 
-    moved = move_applied_files(_UploadDuringTheMove(s3, uploaded), bucket, [entry])
+    moved = move_applied_files(_ChangeDuringTheMove(s3, change), bucket, [entry])
 
     assert moved == {"archived": 1, "errored": 0}
     assert s3.get_object(Bucket=bucket, Key="archive/orders/raced.csv")["Body"].read() == applied
-    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == uploaded
+    landing = [s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in pipeline.keys("landing/")]
+    assert landing == left_in_landing
 
 
 # As the marts merge: recomputed dates updated or inserted, a recomputed date left without rows deleted.

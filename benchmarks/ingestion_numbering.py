@@ -2,7 +2,7 @@
 numbered in read order (no shuffle) against numbered by a window over each file, as all files were before.
 Both must give the same rows first (docs/benchmarks.md, "Numbering rows without a window").
 
-    eval "$(.venv/bin/ecom services env)" && .venv/bin/python benchmarks/ingestion_numbering.py \
+    eval "$(.venv/bin/ecom services env)" && .venv/bin/python -m benchmarks.ingestion_numbering \
         --data benchmarks/.state/data/delivery-01
 
 The files go to a bucket of their own (`--bucket`), so the pipeline's landing zone is left alone. Each

@@ -3,7 +3,7 @@
 more regexes, and Spark's zone conversion), over the four timestamp columns of all of `raw.order_items`.
 Both must give the same values first (docs/benchmarks.md, "Timestamps parsed by position").
 
-    eval "$(.venv/bin/ecom services env)" && .venv/bin/python benchmarks/timestamp_cost.py
+    eval "$(.venv/bin/ecom services env)" && .venv/bin/python -m benchmarks.timestamp_cost
 
 The version before fails the query on an offset past ±18:00, so the comparison needs data without one, as
 the generator makes.

@@ -3,7 +3,7 @@ last dbt run (its `clean_text` trims with `trim(BOTH ...)`) against the same SQL
 `^\\s+|\\s+$` it used before, each evaluated over all of `raw.order_items` in turn. Both must give the same
 rows first (docs/benchmarks.md, "Trimming without a regex").
 
-    eval "$(.venv/bin/ecom services env)" && .venv/bin/python benchmarks/trim_cost.py
+    eval "$(.venv/bin/ecom services env)" && .venv/bin/python -m benchmarks.trim_cost
 
 The 1M figures come from the warehouse of `make bench`, with its services started again on
 benchmarks/.state and its target/ compiled SQL; its log is what benchmarks/results/trim-cost.txt holds.

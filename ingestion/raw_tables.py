@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from ingestion.entities import ENTITIES, Entity
 from ingestion.landing import Inspection, LandedObject, inspect, list_landed
@@ -108,12 +107,12 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
         log.warning("rejecting %s", inspection.rejection.detail)
     _delete(s3, bucket, _copies_left_by_interrupted_cycles(s3, bucket))
     read_from = _keys_spark_reads(s3, bucket, accepted, cycle)
+    row_counts: dict[str, int] = {}
     for entity in ENTITIES.values():
         files = [i for i in accepted if i.entity == entity]
         if files:
-            _append_files(spark, bucket, read_from, entity, files, cycle)
+            row_counts |= _append_files(spark, bucket, read_from, entity, files, cycle)
     _delete(s3, bucket, [key for key in read_from.values() if key.startswith(READABLE_COPIES)])
-    row_counts = _row_counts_by_file(spark, cycle, accepted)
     _record_in_ledger(spark, cycle, accepted, rejected, row_counts)
     rows_by_entity = {
         name: sum(row_counts.get(i.obj.key, 0) for i in accepted if i.obj.entity_name == name)
@@ -163,9 +162,21 @@ def _delete(s3, bucket: str, keys: list[str]) -> None:
 
 def _append_files(
     spark, bucket: str, read_from: dict[str, str], entity: Entity, files: list[Inspection], cycle: Cycle
-) -> None:
+) -> dict[str, int]:
+    """Append the files' rows in one commit; returns the rows of each file (by landed key), counted as
+    the write reads them (observed metrics come back with the write's answer): a count of the table after
+    the write cost a scan of the cycle's rows, about 2.8 s for the 1M history (docs/benchmarks.md, "Row
+    counts from the write")."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
     started = time.monotonic()
-    read = partial(_read_file, spark, bucket, read_from, entity, cycle=cycle)
+    counted = {i.obj.key: Observation() for i in files}
+
+    def read(inspection: Inspection):
+        rows = _read_file(spark, bucket, read_from, entity, inspection, cycle)
+        return rows.observe(counted[inspection.obj.key], F.count(F.lit(1)).alias("rows"))
+
     numbered = [_numbered_in_read_order(read(i)) for i in files if not i.has_quotes]
     quoting = [read(i) for i in files if i.has_quotes]
     if quoting:
@@ -173,13 +184,16 @@ def _append_files(
     # One commit that also drops whatever an interrupted attempt committed for these same deliveries
     # (rows appended, ledger not yet written): each delivery's rows are in the raw table exactly once.
     _union(numbered).writeTo(raw_table(entity)).overwrite(_is_one_of([i.obj for i in files]))
+    row_counts = {key: observation.get["rows"] for key, observation in counted.items()}
     log.info(
-        "%s: %d file(s) appended to %s in %.1fs",
+        "%s: %d file(s), %d row(s) appended to %s in %.1fs",
         entity.name,
         len(files),
+        sum(row_counts.values()),
         raw_table(entity),
         time.monotonic() - started,
     )
+    return row_counts
 
 
 def _union(frames: list):
@@ -311,20 +325,6 @@ def _blank_line_thresholds(blank_lines: tuple[int, ...]):
 
     thresholds = [line - j for j, line in enumerate(blank_lines)]
     return F.array(*[F.lit(t) for t in thresholds]).cast("array<int>")
-
-
-def _row_counts_by_file(spark, cycle: Cycle, accepted: list[Inspection]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for entity in {i.entity for i in accepted}:
-        rows = (
-            spark.table(raw_table(entity))
-            .where(f"_cycle_id = '{cycle.cycle_id}'")
-            .groupBy("_source_key")
-            .count()
-            .collect()
-        )
-        counts.update({row["_source_key"]: row["count"] for row in rows})
-    return counts
 
 
 def _record_in_ledger(

@@ -93,6 +93,31 @@ def test_files_with_and_without_quotes_number_their_rows_alike(pipeline):
     assert numbers == {"crlf.csv": expected, "lf.csv.gz": expected, "quoting.csv": expected}
 
 
+def test_the_ledger_counts_the_rows_of_each_file_of_a_cycle(pipeline):
+    """Several files of one entity go in one write; the rows of each are counted as it goes."""
+    files = {
+        "plain.csv": b"id,category\n1,A\n2,B\n3,C\n",
+        "quoting.csv": b'id,category\n4,"D\nE"\n5,F\n',
+        "header_only.csv": b"id,category\n",
+        "_read_from_a_copy.csv.gz": gzip.compress(b"id,category\n6,G\n7,H,extra\n"),
+    }
+    for name, body in files.items():
+        _put(pipeline, f"landing/products/{name}", body)
+
+    result = ingest_landing(
+        pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC))
+    )
+
+    ledger = pipeline.spark.table(LEDGER_TABLE).select("key", "row_count").collect()
+    assert {row["key"].removeprefix("landing/products/"): row["row_count"] for row in ledger} == {
+        "plain.csv": 3,
+        "quoting.csv": 2,
+        "header_only.csv": 0,
+        "_read_from_a_copy.csv.gz": 2,
+    }
+    assert result.rows_by_entity["products"] == 7
+
+
 def test_a_cycle_applies_a_backlog_of_many_files_of_one_entity(pipeline):
     """Spark Connect refuses deeply nested plans: the files' union and the condition naming their deliveries
     must not grow one level per file (49 files failed every cycle)."""

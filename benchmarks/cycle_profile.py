@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,6 +55,17 @@ PHASES = [
 
 JFR_PRINT = ["jfr", "print", "--json", "--events", "jdk.ExecutionSample"]
 Process = tuple[int, int]  # pid and start time: a pid may be reused while the command runs
+
+
+def dbt_build_command(left_out: Sequence[str] = ()) -> list[str]:
+    """The `dbt build` the project's own command line gives a cycle that leaves out `left_out`, to run
+    outside Dagster. Imports Dagster only when asked: profiling a command does not need it."""
+    from ingestion.settings import PROJECT_ROOT
+    from orchestration.dbt import DbtBuildConfig, dbt_arguments
+    from orchestration.dbt_project import DBT_EXECUTABLE
+
+    location = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT), "--quiet"]
+    return [DBT_EXECUTABLE, *dbt_arguments(DbtBuildConfig(), None, left_out), *location]
 
 
 def processes() -> dict[Process, tuple[int, int, str]]:

@@ -1,11 +1,11 @@
-"""Ingestion of one delivery as two checkouts of the project run it, alternated on the same services: each
-round uploads the delivery again (new landing times, so it is a new delivery) and times `ingest_landing`
-of each checkout in a process of its own (docs/benchmarks.md, "Row counts from the write").
+"""Ingestion of one delivery as two checkouts of the project run it, alternated on the same services: every
+run uploads the delivery again (new landing times, so a new delivery; two uploads per round) and times
+`ingest_landing` of one checkout in a process of its own (docs/benchmarks.md, "Row counts from the write").
 
     eval "$(.venv/bin/ecom services env)"        # or the env of other running services
     .venv/bin/python -m benchmarks.ingestion_checkouts ../before . benchmarks/.state/data/delivery-01
 
-Every round adds the delivery's rows to the raw tables once more; use services whose warehouse you can
+Every run adds the delivery's rows to the raw tables once more; use services whose warehouse you can
 throw away.
 """
 
@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import alternating_rounds
@@ -23,7 +25,7 @@ from benchmarks.common import alternating_rounds
 log = logging.getLogger("ingestion_checkouts")
 
 
-# Run by each checkout's interpreter, importing that checkout's ingestion code.
+# Run with the checkout first on the import path, so it imports that checkout's ingestion code.
 INGEST_ONCE = """
 import json, sys, time, uuid
 from datetime import UTC, datetime
@@ -37,21 +39,24 @@ s3, spark = s3_client(settings), spark_session(settings)
 upload_directory(s3, settings.bucket, Path(sys.argv[1]))
 started = time.monotonic()
 result = ingest_landing(spark, s3, settings.bucket, Cycle(uuid.uuid4().hex, datetime.now(UTC)))
-print(json.dumps({"seconds": time.monotonic() - started, "rows": result.rows_by_entity}))
+import ingestion
+print(json.dumps({"seconds": time.monotonic() - started, "rows": result.rows_by_entity,
+                  "code": ingestion.__file__}))
 """
 
 
 def in_checkout(checkout: Path, delivery: Path) -> float:
-    """Seconds of one ingestion by `checkout`'s code, in an interpreter of its own started there."""
+    """Seconds of one ingestion by `checkout`'s code, in a process of its own, whose errors show."""
     done = subprocess.run(
         [sys.executable, "-c", INGEST_ONCE, str(delivery)],
         cwd=checkout,
-        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        stdout=subprocess.PIPE,
         text=True,
         check=True,
     )
     answer = json.loads(done.stdout.strip().splitlines()[-1])
-    log.info("%s: %.1f s, rows %s", checkout, answer["seconds"], answer["rows"])
+    log.info("%s: %.1f s, rows %s", answer["code"], answer["seconds"], answer["rows"])
     return answer["seconds"]
 
 
@@ -66,7 +71,7 @@ def main() -> None:
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
     seconds = {name: 0.0 for name in checkouts}
 
-    def timed(name: str):
+    def timed(name: str) -> Callable[[], None]:
         def run() -> None:
             seconds[name] = in_checkout(checkouts[name], args.delivery.resolve())
 

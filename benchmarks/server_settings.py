@@ -28,23 +28,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cycle_profile import CLOCK_TICKS, cpu_seconds_while
+from cycle_profile import CLOCK_TICKS, cpu_seconds_while, dbt_build_command
 
-from ingestion.settings import PROJECT_ROOT, Settings
-from orchestration.dbt import DbtBuildConfig, dbt_arguments
+from ingestion.settings import Settings
 from orchestration.services import LocalServices, Service, _port_open, _terminate_groups
 
-# The build of a cycle in which every entity brought rows (no model left out), from the project's own
-# command line for it.
-DBT_BUILD = [
-    str(PROJECT_ROOT / ".venv/bin/dbt"),
-    *dbt_arguments(DbtBuildConfig(), order_dates=None),
-    "--project-dir",
-    str(PROJECT_ROOT),
-    "--profiles-dir",
-    str(PROJECT_ROOT),
-    "--quiet",
-]
+# The build of a cycle in which every entity brought rows (no model left out).
+DBT_BUILD = dbt_build_command()
 EXTRA_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import alternating_rounds
-from benchmarks.cycle_profile import cpu_seconds_while
-from ingestion.settings import PROJECT_ROOT
-from orchestration.dbt import DbtBuildConfig, dbt_arguments
+from benchmarks.cycle_profile import cpu_seconds_while, dbt_build_command
 
 log = logging.getLogger("tests_share")
 WITHOUT_TESTS = ["--exclude-resource-type", "test"]
@@ -27,9 +26,7 @@ WITHOUT_TESTS = ["--exclude-resource-type", "test"]
 
 def cycle_build(run_results: Path) -> list[str]:
     """The `dbt build` command of the cycle that wrote `run_results`, with what it left out."""
-    left_out = json.loads(run_results.read_text())["args"].get("exclude") or []
-    location = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT), "--quiet"]
-    return [str(PROJECT_ROOT / ".venv/bin/dbt"), *dbt_arguments(DbtBuildConfig(), None, left_out), *location]
+    return dbt_build_command(json.loads(run_results.read_text())["args"].get("exclude") or [])
 
 
 def main() -> None:
@@ -41,7 +38,7 @@ def main() -> None:
     build = cycle_build(args.run_results)
     server_cpu: dict[str, float] = {}
 
-    def timed(name: str, command: list[str]):
+    def timed(name: str, command: list[str]) -> Callable[[], None]:
         def run() -> None:
             _, cpu, code = cpu_seconds_while(command, every_second=False)
             if code:

@@ -184,7 +184,7 @@ def _append_files(
     # One commit that also drops whatever an interrupted attempt committed for these same deliveries
     # (rows appended, ledger not yet written): each delivery's rows are in the raw table exactly once.
     _union(numbered).writeTo(raw_table(entity)).overwrite(_is_one_of([i.obj for i in files]))
-    row_counts = {key: observation.get["rows"] for key, observation in counted.items()}
+    row_counts = {key: _observed_rows(observation, key, entity) for key, observation in counted.items()}
     log.info(
         "%s: %d file(s), %d row(s) appended to %s in %.1fs",
         entity.name,
@@ -194,6 +194,19 @@ def _append_files(
         time.monotonic() - started,
     )
     return row_counts
+
+
+def _observed_rows(observation, key: str, entity: Entity) -> int:
+    """The write committed, so the rows are in the raw table but the ledger does not know them yet: the next
+    cycle applies the file again and its write replaces them (an overwrite of the same delivery)."""
+    rows = observation.get.get("rows")
+    if rows is None:
+        raise RuntimeError(
+            f"{key}: the write of {entity.name} committed but Spark sent back no row count for this file; "
+            "its rows are in the raw table and the ledger does not hold it yet, so the next cycle applies "
+            "it again, replacing those rows"
+        )
+    return rows
 
 
 def _union(frames: list):

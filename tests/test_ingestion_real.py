@@ -6,10 +6,12 @@ import gzip
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from ingestion import raw_tables
+from ingestion.entities import ENTITIES
 from ingestion.raw_tables import LEDGER_TABLE, Cycle, ingest_landing
 from orchestration.services import _java, spark_java_env
 
@@ -108,14 +110,25 @@ def test_the_ledger_counts_the_rows_of_each_file_of_a_cycle(pipeline):
         pipeline.spark, pipeline.s3, pipeline.settings.bucket, Cycle("c-1", datetime.now(UTC))
     )
 
-    ledger = pipeline.spark.table(LEDGER_TABLE).select("key", "row_count").collect()
+    ledger = pipeline.spark.table(LEDGER_TABLE).select("key", "row_count", "outcome").collect()
     assert {row["key"].removeprefix("landing/products/"): row["row_count"] for row in ledger} == {
         "plain.csv": 3,
         "quoting.csv": 2,
         "header_only.csv": 0,
         "_read_from_a_copy.csv.gz": 2,
     }
+    assert {row["outcome"] for row in ledger} == {"accepted"}
     assert result.rows_by_entity["products"] == 7
+
+
+def test_a_write_that_sends_back_no_count_names_the_file_and_what_becomes_of_its_rows():
+    no_metrics = SimpleNamespace(get={})
+
+    with pytest.raises(RuntimeError) as raised:
+        raw_tables._observed_rows(no_metrics, "landing/orders/a.csv", ENTITIES["orders"])
+
+    assert "landing/orders/a.csv" in str(raised.value)
+    assert "the next cycle applies it again" in str(raised.value)
 
 
 def test_a_cycle_applies_a_backlog_of_many_files_of_one_entity(pipeline):

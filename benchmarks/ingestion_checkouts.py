@@ -30,6 +30,7 @@ INGEST_ONCE = """
 import json, sys, time, uuid
 from datetime import UTC, datetime
 from pathlib import Path
+import ingestion
 from ingestion.landing import upload_directory
 from ingestion.raw_tables import Cycle, ingest_landing
 from ingestion.settings import Settings, s3_client, spark_session
@@ -39,7 +40,6 @@ s3, spark = s3_client(settings), spark_session(settings)
 upload_directory(s3, settings.bucket, Path(sys.argv[1]))
 started = time.monotonic()
 result = ingest_landing(spark, s3, settings.bucket, Cycle(uuid.uuid4().hex, datetime.now(UTC)))
-import ingestion
 print(json.dumps({"seconds": time.monotonic() - started, "rows": result.rows_by_entity,
                   "code": ingestion.__file__}))
 """

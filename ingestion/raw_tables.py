@@ -115,8 +115,7 @@ def ingest_landing(spark, s3, bucket: str, cycle: Cycle) -> IngestionResult:
     _delete(s3, bucket, [key for key in read_from.values() if key.startswith(READABLE_COPIES)])
     _record_in_ledger(spark, cycle, accepted, rejected, row_counts)
     rows_by_entity = {
-        name: sum(row_counts.get(i.obj.key, 0) for i in accepted if i.obj.entity_name == name)
-        for name in ENTITIES
+        name: sum(row_counts[i.obj.key] for i in accepted if i.obj.entity_name == name) for name in ENTITIES
     }
     return IngestionResult(accepted, rejected, rows_by_entity, time.monotonic() - started)
 
@@ -198,15 +197,18 @@ def _append_files(
 
 def _observed_rows(observation, key: str, entity: Entity) -> int:
     """The write committed, so the rows are in the raw table but the ledger does not know them yet: the next
-    cycle applies the file again and its write replaces them (an overwrite of the same delivery)."""
-    rows = observation.get.get("rows")
-    if rows is None:
+    cycle applies the file again and its write replaces them (an overwrite of the same delivery). pyspark
+    raises from `get` when no metrics came back with the write."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return observation.get["rows"]
+    except (PySparkException, KeyError) as error:
         raise RuntimeError(
-            f"{key}: the write of {entity.name} committed but Spark sent back no row count for this file; "
-            "its rows are in the raw table and the ledger does not hold it yet, so the next cycle applies "
-            "it again, replacing those rows"
-        )
-    return rows
+            f"{key}: the write of {entity.name} committed but Spark sent back no row count for this file "
+            f"({error}); its rows are in the raw table and the ledger does not hold it yet, so the next "
+            "cycle applies it again, replacing those rows"
+        ) from error
 
 
 def _union(frames: list):
@@ -361,7 +363,7 @@ def _record_in_ledger(
             "accepted" if i.accepted else "rejected",
             None if i.accepted else i.rejection.reason,
             None if i.accepted else i.rejection.detail,
-            row_counts.get(i.obj.key, 0) if i.accepted else 0,
+            row_counts[i.obj.key] if i.accepted else 0,
         )
         for i in accepted + rejected
     ]

@@ -6,9 +6,9 @@ import gzip
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from pyspark.sql import Observation
 
 from ingestion import raw_tables
 from ingestion.entities import ENTITIES
@@ -122,10 +122,11 @@ def test_the_ledger_counts_the_rows_of_each_file_of_a_cycle(pipeline):
 
 
 def test_a_write_that_sends_back_no_count_names_the_file_and_what_becomes_of_its_rows():
-    no_metrics = SimpleNamespace(get={})
+    """A count that never came back is an Observation with no result, as pyspark leaves it."""
+    never_sent_back = Observation()
 
     with pytest.raises(RuntimeError) as raised:
-        raw_tables._observed_rows(no_metrics, "landing/orders/a.csv", ENTITIES["orders"])
+        raw_tables._observed_rows(never_sent_back, "landing/orders/a.csv", ENTITIES["orders"])
 
     assert "landing/orders/a.csv" in str(raised.value)
     assert "the next cycle applies it again" in str(raised.value)

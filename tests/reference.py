@@ -153,6 +153,8 @@ class Expected:
     order_kpis: list[dict]
     accounting: dict[str, dict[str, int]]
     files: dict[str, int]
+    order_values: dict[str, tuple[int, Decimal]]
+    """Every current order: (its counted items, their sale prices' sum rounded half-up), as fct_orders."""
 
     @property
     def kpis(self) -> tuple[list[dict], list[dict]]:
@@ -203,7 +205,19 @@ def expected_outputs(deliveries: list[Path]) -> Expected:
         for entity in KEYS
     }
     accounting["order_items"]["pending"] = pending
-    return Expected(_category_kpis(counted), _order_kpis(counted), accounting, files)
+    return Expected(
+        _category_kpis(counted), _order_kpis(counted), accounting, files, _order_values(orders, counted)
+    )
+
+
+def _order_values(orders: dict[str, dict], counted: list) -> dict[str, tuple[int, Decimal]]:
+    items_by_order: dict[str, list[dict]] = {order_id: [] for order_id in orders}
+    for item, order, _ in counted:
+        items_by_order[order["order_id"]].append(item)
+    return {
+        order_id: (len(items), round_half_up(sum(Fraction(Decimal(item["sale_price"])) for item in items), 2))
+        for order_id, items in items_by_order.items()
+    }
 
 
 def _order_kpis(counted: list) -> list[dict]:

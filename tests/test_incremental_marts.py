@@ -64,10 +64,15 @@ DELIVERIES = {
         ],
         "order_items/order_items.csv": [ITEMS_HEADER, "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,7.25"],
     },
-    # o1 moves again, to a date that already has rows; i5's price is corrected. No product changes.
+    # o1 moves again, to a date that already has rows; i5's price is corrected; i4 moves from o3 to o4,
+    # leaving o3 without items. No product changes.
     "third": {
         "orders/orders.csv": [ORDERS_HEADER, "o1,u1,Complete,F,2025-03-03 09:00:00,,,,2"],
-        "order_items/order_items.csv": [ITEMS_HEADER, "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,8.25"],
+        "order_items/order_items.csv": [
+            ITEMS_HEADER,
+            "i4,o4,u1,p1,v4,Shipped,2025-03-03 11:00:00,5.55",
+            "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,8.25",
+        ],
     },
 }
 
@@ -126,6 +131,12 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     assert third.returncode == 0, third.stderr[-3000:]
     expected = assert_state_is_what_the_contract_says(pipeline, deliveries)
     assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03"]
+    # fct_orders, which no KPI reads, holds what a full computation gives, o3 too (it lost i4 to o4).
+    orders = pipeline.spark.table("marts.fct_orders").select("order_id", "items_counted", "order_value")
+    assert {row.order_id: (row.items_counted, row.order_value) for row in orders.collect()} == (
+        expected.order_values
+    )
+    assert expected.order_values["o3"] == (0, 0)
     # The third delivery holds no product: the products' models and the tests on their staging and
     # checked models did not run. Nor did the tests on their current-state model: they passed in the
     # second cycle on the table as it is. The price check (items against products) ran: the items

@@ -4,7 +4,8 @@
     Incremental: only the items whose own row, order or product changed since this table's newest
     _changed_at are rebuilt (and those of a backfill's order dates), merged on order_item_id.
     _order_dates_seen keeps every order date the item has had, so the KPI marts recompute the dates it
-    left as well as the one it is on. -#}
+    left as well as the one it is on; _order_ids_seen every order, so fct_orders rebuilds an order an
+    item left. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
@@ -70,14 +71,17 @@ joined as (
 ),
 
 {% if is_incremental() %}
-dates_seen_before as (
-    select order_item_id, _order_dates_seen
+seen_before as (
+    select order_item_id, _order_dates_seen, _order_ids_seen
     from {{ this }}
     left semi join changed_items using (order_item_id)
 ),
 {% else %}
-dates_seen_before as (
-    select cast(null as string) as order_item_id, cast(null as array<date>) as _order_dates_seen
+seen_before as (
+    select
+        cast(null as string) as order_item_id,
+        cast(null as array<date>) as _order_dates_seen,
+        cast(null as array<string>) as _order_ids_seen
     where false
 ),
 {% endif %}
@@ -93,12 +97,14 @@ classified as (
         has_order and has_product
             and order_status != 'cancelled'
             and item_status != 'cancelled' as is_counted,
+        {%- for seen, value in [('_order_dates_seen', 'order_date'), ('_order_ids_seen', 'order_id')] %}
         array_sort(array_distinct(filter(
-            concat(coalesce(dates_seen_before._order_dates_seen, array()), array(joined.order_date)),
+            concat(coalesce(seen_before.{{ seen }}, array()), array(joined.{{ value }})),
             seen -> seen is not null
-        ))) as _order_dates_seen
+        ))) as {{ seen }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from joined
-    left join dates_seen_before on joined.order_item_id = dates_seen_before.order_item_id
+    left join seen_before on joined.order_item_id = seen_before.order_item_id
 )
 
 select
@@ -119,5 +125,6 @@ select
     _line_number,
     _landed_at,
     _changed_at,
-    _order_dates_seen
+    _order_dates_seen,
+    _order_ids_seen
 from classified

@@ -1,6 +1,6 @@
 {#- Every current order with the value of its counted items and a value band (thresholds are dbt vars).
-    Incremental: only orders whose own row or one of whose items changed since this table's newest
-    _changed_at (and those of a backfill's order dates) are rebuilt, merged on order_id. -#}
+    Incremental: only orders whose own row changed, or that have or had an item that changed, since this
+    table's newest _changed_at (and those of a backfill's order dates) are rebuilt, merged on order_id. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
@@ -22,7 +22,7 @@ changed_orders as (
     select order_id from orders
     where _ingested_at > {{ since }} or {{ in_backfill('to_date(created_at)') }}
     union
-    select order_id from items where _changed_at > {{ since }}
+    select explode(_order_ids_seen) as order_id from items where _changed_at > {{ since }}
 ),
 {% endif %}
 

@@ -2,7 +2,8 @@
 
 It reads the delivered files the way the contract describes them (RFC 4180, BOM, gzip, header case,
 trimmed values, every timestamp form), applies its validation rules (whole files and rows), and computes
-the current state, the accounting and both KPI tables. The pipeline's outputs are compared with it.
+the current state, the accounting, both KPI tables and each current order's counted items and value
+(as marts.fct_orders holds them). The pipeline's outputs are compared with it.
 """
 
 from __future__ import annotations

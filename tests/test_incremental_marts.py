@@ -1,6 +1,7 @@
 """The marts are merged incrementally: each cycle recomputes only the order dates its changes touch. These
-cycles move an order to another date twice, cancel the only order of a date and move a product to another
-category; after each, the KPIs must be exactly what the contract says (a full computation, the oracle).
+cycles move an order to another date twice, cancel the only order of a date, move a product to another
+category and an item to another order; after each, the KPIs must be exactly what the contract says (a full
+computation, the oracle), and after the last so must fct_orders.
 Then a date-range backfill sets the rows of its dates right."""
 
 from __future__ import annotations

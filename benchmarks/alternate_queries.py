@@ -6,7 +6,8 @@ server and warehouse, with a check that both return the same rows.
     .venv/bin/python benchmarks/alternate_queries.py before.sql after.sql --rounds 5
 
 The files hold a model's compiled SQL (`target/compiled/...`). Alternating the two cancels the drift of a
-server that is still warming up; the first round also pays for compiling the code it runs.
+server that is still warming up (each goes first in every other round); the first round also pays
+for compiling the code it runs.
 """
 
 from __future__ import annotations
@@ -15,18 +16,25 @@ import argparse
 import logging
 import os
 import statistics
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from benchmarks.common import alternating_rounds
+
 logger = logging.getLogger(__name__)
 
 
-def timed_rows(spark: SparkSession, statement: str) -> tuple[float, list[tuple]]:
-    started = time.monotonic()
-    rows = spark.sql(statement).collect()
-    return time.monotonic() - started, sorted(tuple(row) for row in rows)
+def collecting_rows(
+    spark: SparkSession, statement: str, into: dict[str, list[tuple]], name: str
+) -> Callable[[], None]:
+    """A variant for alternating_rounds that keeps its sorted rows for the comparison after each round."""
+
+    def run() -> None:
+        into[name] = sorted(tuple(row) for row in spark.sql(statement).collect())
+
+    return run
 
 
 def main() -> None:
@@ -37,16 +45,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round only warms the server up")
-    statements = {path.name: path.read_text() for path in args.files}
     spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
-    seconds: dict[str, list[float]] = {name: [] for name in statements}
-    for round_number in range(1, args.rounds + 1):
-        results = {}
-        for name, statement in statements.items():
-            elapsed, results[name] = timed_rows(spark, statement)
-            seconds[name].append(elapsed)
-            logger.info("round %d  %-40s %6.2f s  %d rows", round_number, name, elapsed, len(results[name]))
-        first, second = results.values()
+    rows: dict[str, list[tuple]] = {}
+    variants = {str(path): collecting_rows(spark, path.read_text(), rows, str(path)) for path in args.files}
+    if len(variants) < 2:
+        parser.error("give two different files")
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for round_number, timings in enumerate(alternating_rounds(variants, args.rounds), 1):
+        for name in variants:
+            seconds[name].append(timings[name])
+            logger.info(
+                "round %d  %-40s %6.2f s  %d rows", round_number, name, timings[name], len(rows[name])
+            )
+        first, second = rows.values()
         if first != second:
             raise SystemExit(f"the two statements return different rows:\n{first}\n{second}")
     for name, times in seconds.items():

@@ -63,21 +63,6 @@
 /* recompute plan: {{ tojson(plan) }} */
 {%- endmacro %}
 
-{#- The order dates of the orders a model builds (the relation named `orders` in the CTEs `ctes`, with their
-    created_at), as 'YYYY-MM-DD' strings, read when the model runs: a literal list lets Delta skip every
-    other date of a table partitioned by order date, where a join with the orders would read them all.
-    None (every date) when the model builds all orders or runs as a unit test. -#}
-{% macro order_dates_to_build(ctes, orders) %}
-    {%- if not (execute and model.resource_type == 'model' and is_incremental()) -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set found = run_query(
-        "with " ~ ctes ~ " select concat_ws(',', array_sort(collect_set(cast(to_date(created_at) as string))))"
-        ~ " from " ~ orders
-    ).columns[0].values()[0] -%}
-    {{ return(found.split(',') if found else []) }}
-{% endmacro %}
-
 {% macro order_date_in(dates, column='order_date') -%}
     {%- if dates is none -%}
     true

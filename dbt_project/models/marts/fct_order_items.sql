@@ -5,14 +5,11 @@
     _changed_at are rebuilt (and those of a backfill's order dates), merged on order_item_id.
     _order_dates_seen keeps every order date the item has had, so the KPI marts recompute the dates it
     left as well as the one it is on; _order_ids_seen every order, so fct_orders rebuilds an order an
-    item left.
-    Partitioned by order date: the KPI marts and fct_orders read only the dates they rebuild, so a cycle
-    reads the items of the dates its delivery touches, not the whole history. -#}
+    item left. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_item_id',
-    partition_by='order_date',
     tblproperties={'delta.dataSkippingStatsColumns': '_changed_at,order_item_id'},
 ) }}
 

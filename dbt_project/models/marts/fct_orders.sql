@@ -1,19 +1,19 @@
 {#- Every current order with the value of its counted items and a value band (thresholds are dbt vars).
     Incremental: only orders whose own row changed, or that have or had an item that changed, since this
-    table's newest _changed_at (and those of a backfill's order dates) are rebuilt, merged on order_id.
-    Their items are read from those orders' order dates only: fct_order_items is partitioned by order
-    date, and an item carries its current order's date, so Delta skips every other date. -#}
+    table's newest _changed_at (and those of a backfill's order dates) are rebuilt, merged on order_id. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='order_id',
-    partition_by='order_date',
     tblproperties={'delta.dataSkippingStatsColumns': '_changed_at,order_id'},
 ) }}
 
-{%- set orders_to_build -%}
-orders as (
+with orders as (
     select * from {{ ref('int_orders__current') }}
+),
+
+items as (
+    select * from {{ ref('fct_order_items') }}
 ),
 
 {% if is_incremental() %}
@@ -22,21 +22,12 @@ changed_orders as (
     select order_id from orders
     where _ingested_at > {{ since }} or {{ in_backfill('to_date(created_at)') }}
     union
-    select explode(_order_ids_seen) as order_id from {{ ref('fct_order_items') }}
-    where _changed_at > {{ since }}
+    select explode(_order_ids_seen) as order_id from items where _changed_at > {{ since }}
 ),
 {% endif %}
 
 orders_to_build as (
     {{ rows_with_changed_keys('orders', 'changed_orders', 'order_id') }}
-)
-{%- endset -%}
-
-with {{ orders_to_build }},
-
-items as (
-    select * from {{ ref('fct_order_items') }}
-    where {{ order_date_in(order_dates_to_build(orders_to_build, 'orders_to_build')) }}
 ),
 
 items_by_order as (

@@ -1,7 +1,8 @@
 """The marts are merged incrementally: each cycle recomputes only the order dates its changes touch. These
 cycles move an order to another date twice, cancel the only order of a date, move a product to another
-category and items to other orders, one that has not arrived; after each, the KPIs must be exactly what
-the contract says (a full computation, the oracle), and after the last so must fct_orders.
+category and items to other orders, one of them an order that has not arrived; after each, the KPIs
+must be exactly what the contract says (a full computation, the oracle), and after the last so must
+fct_orders.
 Then a date-range backfill sets the rows of its dates right."""
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     expected = assert_state_is_what_the_contract_says(pipeline, deliveries)
     assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03"]
     # fct_orders, which no KPI reads, holds what a full computation gives: o1 lost i2 to o4, and o3
-    # lost i4 to an order that is not current, which only i4's earlier orders lead back to.
+    # lost i4 to o9, which has not arrived; o3 itself did not change, so only i4's earlier order ids
+    # lead the build back to it.
     orders = pipeline.spark.table("marts.fct_orders").select("order_id", "items_counted", "order_value")
     assert {row.order_id: (row.items_counted, row.order_value) for row in orders.collect()} == (
         expected.order_values

@@ -3,7 +3,7 @@ SPARK_REMOTE names: the before and after of a change to one model's query, measu
 server and warehouse, with a check that both return the same rows.
 
     eval "$(.venv/bin/ecom services env)"   # or the environment of a `make bench` state's services
-    .venv/bin/python benchmarks/alternate_queries.py before.sql after.sql --rounds 5
+    .venv/bin/python -m benchmarks.alternate_queries before.sql after.sql --rounds 5
 
 The files hold a model's compiled SQL (`target/compiled/...`). Alternating the two cancels the drift of a
 server that is still warming up (each goes first in every other round); the first round also pays
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from benchmarks.common import alternating_rounds
+from ingestion.settings import Settings, spark_session
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round only warms the server up")
-    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    spark = spark_session(Settings.from_env())
     rows: dict[str, list[tuple]] = {}
     variants = {str(path): collecting_rows(spark, path.read_text(), rows, str(path)) for path in args.files}
     if len(variants) < 2:

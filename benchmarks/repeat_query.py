@@ -13,9 +13,8 @@ also pays for the JVM compiling the code it runs, so measure the second.
 from __future__ import annotations
 
 import argparse
-import os
 
-from pyspark.sql import SparkSession
+from ingestion.settings import Settings, spark_session
 
 
 def main() -> None:
@@ -23,7 +22,7 @@ def main() -> None:
     parser.add_argument("times", type=int)
     parser.add_argument("statement")
     args = parser.parse_args()
-    spark = SparkSession.builder.remote(os.environ["SPARK_REMOTE"]).getOrCreate()
+    spark = spark_session(Settings.from_env())
     for _ in range(args.times):
         spark.sql(args.statement).collect()
 

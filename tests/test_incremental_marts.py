@@ -1,8 +1,8 @@
 """The marts are merged incrementally: each cycle recomputes only the order dates its changes touch. These
 cycles move an order to another date twice, cancel the only order of a date, move a product to another
-category and items to other orders, one of them an order that has not arrived; after each, the KPIs
-must be exactly what the contract says (a full computation, the oracle), and after the last so must
-fct_orders.
+category and items to other orders, one of them an order that has not arrived yet (and then does);
+after each, the KPIs must be exactly what the contract says (a full computation, the oracle), and after
+the last two so must fct_orders.
 Then a date-range backfill sets the rows of its dates right."""
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ DELIVERIES = {
             "i5,o4,u3,p2,v5,Processing,2025-03-03 11:00:00,8.25",
         ],
     },
+    # o9 arrives, on a date of its own: i4, which waited for it, counts from now on (SPEC section 4).
+    "fourth": {"orders/orders.csv": [ORDERS_HEADER, "o9,u1,Shipped,F,2025-03-04 10:00:00,,,,1"]},
 }
 
 
@@ -126,6 +128,12 @@ def _partitions_reported_by_the_latest_run(key: list[str]) -> list[str]:
     return sorted(m.partition for m in materializations if m.asset_key.path == key and m.partition)
 
 
+def _order_values(pipeline) -> dict[str, tuple]:
+    """marts.fct_orders as the oracle's Expected.order_values: order_id -> (items_counted, order_value)."""
+    orders = pipeline.spark.table("marts.fct_orders").select("order_id", "items_counted", "order_value")
+    return {row.order_id: (row.items_counted, row.order_value) for row in orders.collect()}
+
+
 def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_its_dates(pipeline, tmp_path):
     deliveries = [_write(tmp_path / name, files) for name, files in DELIVERIES.items()]
 
@@ -134,15 +142,12 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
     third = pipeline.ecom("run")
 
     assert third.returncode == 0, third.stderr[-3000:]
-    expected = assert_state_is_what_the_contract_says(pipeline, deliveries)
+    expected = assert_state_is_what_the_contract_says(pipeline, deliveries[:3])
     assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03"]
     # fct_orders, which no KPI reads, holds what a full computation gives: o1 lost i2 to o4, and o3
     # lost i4 to o9, which has not arrived; o3 itself did not change, so only i4's earlier order ids
     # lead the build back to it.
-    orders = pipeline.spark.table("marts.fct_orders").select("order_id", "items_counted", "order_value")
-    assert {row.order_id: (row.items_counted, row.order_value) for row in orders.collect()} == (
-        expected.order_values
-    )
+    assert _order_values(pipeline) == expected.order_values
     assert {order: expected.order_values.get(order) for order in ("o1", "o3", "o4", "o9")} == {
         "o1": (1, Decimal("10.01")),
         "o3": (0, 0),
@@ -182,6 +187,15 @@ def test_each_cycle_recomputes_every_kpi_row_its_changes_touch_and_a_backfill_it
         assert len(rows.where("status > 'zzz'").inputFiles()) == len(rows.inputFiles()), table
     # Moving o1 from 03-05 to 03-03 recomputed both dates; 03-05 lost its rows. Dagster heard of both.
     assert _partitions_reported_by_the_latest_run(["marts", "order_kpis"]) == ["2025-03-03", "2025-03-05"]
+    # o9 arrives: i4 counts, on o9's date, and o9 holds its value.
+    upload_directory(pipeline.s3, pipeline.settings.bucket, deliveries[3])
+    fourth = pipeline.ecom("run")
+
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    expected = assert_state_is_what_the_contract_says(pipeline, deliveries)
+    assert [row["order_date"] for row in expected.order_kpis] == ["2025-03-03", "2025-03-04"]
+    assert _order_values(pipeline) == expected.order_values
+    assert expected.order_values["o9"] == (1, Decimal("5.55"))
     # A backfill rebuilds its dates from the current-state tables: a KPI row without counted items and a
     # damaged row inside the range are set right in Delta and DynamoDB.
     pipeline.spark.sql(

@@ -4,11 +4,15 @@
 #
 #   make services && benchmarks/ab_cycles.sh ../before . 2 [steady|from-empty]
 #   benchmarks/ab_cycles.sh ../before ../after 2 fresh-services [5]
+#   AB_KEEP_ENV=1 benchmarks/ab_cycles.sh ../before . 2 blocks [5]
 #
 # steady (the default): each round a cycle with nothing landed and a cycle with one tiny orders file, on
 #   the tables as they are (the cycles land one new order each: ids ab-1, ab-2, ... on 2025-03-08).
 #   With AB_KEEP_ENV=1, on the services this shell's environment points at (say a `make bench` state's,
 #   whose warehouse holds 1M order items) instead of the checkout's.
+# blocks: like steady, but each round, per side, the given number of cycles (5 unless given) in a row,
+#   each with one tiny orders file; for changes that carry something from one cycle to the next (the key
+#   tests' scopes), which a cycle of the other side in between would reset. Compare a block's later cycles.
 # from-empty: each round, per side, the pipeline is emptied (benchmarks/empty_pipeline.py) and two
 #   generated deliveries of 240 orders land one cycle each, as in the e2e tests; for changes to how the
 #   tables are created, which a steady round never reaches.
@@ -62,6 +66,13 @@ own_services() {  # checkout start|stop|env
     (cd "$1" && PYTHONPATH="$1" .venv/bin/ecom services "$2")
 }
 
+blocks_round() {  # checkout label
+    for _ in $(seq "$tiny_cycles"); do
+        land_one_order
+        cycle "$1" "$2" "tiny file $n"
+    done
+}
+
 fresh_services_round() {  # checkout label
     own_services "$1" stop > /dev/null 2>&1 || true
     rm -rf "$1/.ecom"
@@ -69,10 +80,7 @@ fresh_services_round() {  # checkout label
     eval "$(own_services "$1" env)"
     .venv/bin/ecom upload ../shared/data/lab-2025 > /dev/null
     cycle "$1" "$2" "lab data"
-    for _ in $(seq "$tiny_cycles"); do
-        land_one_order
-        cycle "$1" "$2" "tiny file $n"
-    done
+    blocks_round "$1" "$2"
     own_services "$1" stop 2> /dev/null
 }
 
@@ -85,12 +93,12 @@ from_empty_round() {  # checkout label
 }
 
 case $mode in
-    steady) [ -n "${AB_KEEP_ENV:-}" ] || eval "$(.venv/bin/ecom services env)" ;;
+    steady | blocks) [ -n "${AB_KEEP_ENV:-}" ] || eval "$(.venv/bin/ecom services env)" ;;
     from-empty) eval "$(.venv/bin/ecom services env)"
         .venv/bin/python -c "from pathlib import Path; from ingestion.generate import generate_deliveries;
 generate_deliveries(Path('$data/generated'), orders=240, seed=3, count=2)" ;;
     fresh-services) ;;
-    *) echo "ab_cycles.sh: mode must be steady, from-empty or fresh-services, not $mode" >&2; exit 2 ;;
+    *) echo "ab_cycles.sh: mode must be steady, blocks, from-empty or fresh-services, not $mode" >&2; exit 2 ;;
 esac
 
 for round in $(seq "$rounds"); do

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 from dagster_dbt import (
@@ -29,12 +29,15 @@ from orchestration.dbt_project import dbt_project
 from orchestration.failures import service_boundary
 from orchestration.metadata import model_metadata
 from orchestration.passed_tests import (
+    SCOPES_ENV,
     TableState,
     already_passed,
+    data_test_scopes,
     load_records,
     model_tables,
     record_passes,
     save_records,
+    scoped_tables,
     source_tables,
     table_states,
     tables_written,
@@ -123,27 +126,46 @@ def entity_tables() -> set[str]:
     return {_table_of(model) for name in ENTITIES for model in entity_models(name)[1:]}
 
 
-def entities_without_new_rows(spark, states: Mapping[str, TableState | None]) -> list[str]:
+class CycleStart(NamedTuple):
+    """What a cycle's build learns from the tables before dbt starts: the entities with nothing new
+    (entities_without_new_rows), and the newest raw row's ingestion time, as Spark writes a timestamp,
+    through which the key tests that pass will have checked (orchestration/passed_tests.py)."""
+
+    settled: list[str]
+    newest_raw: str | None
+
+
+NOTHING_READ = CycleStart([], None)
+
+
+def read_cycle_start(spark, states: Mapping[str, TableState | None]) -> CycleStart:
+    """One statement for both. The raw tables must be in `states` (table_states); without all of them
+    (before a first ingestion) nothing is read."""
+    raw = {name: raw_table(entity) for name, entity in ENTITIES.items()}
+    if not all(states.get(table) for table in raw.values()):
+        return NOTHING_READ
+    newest = {f"raw_{name}": table for name, table in raw.items()}
+    complete = all(states.get(table) for table in entity_tables())
+    if complete:
+        newest |= {f"current_{name}": _table_of(entity_models(name)[2]) for name in ENTITIES}
+    maxima = ", ".join(f"(select max(_ingested_at) from {table}) as {name}" for name, table in newest.items())
+    raw_maxima = ", ".join(f"raw_{name}" for name in ENTITIES)
+    row = spark.sql(
+        f"select *, cast(greatest({raw_maxima}) as string) as newest_raw from (select {maxima})"
+    ).first()
+    settled = entities_without_new_rows(row.asDict()) if complete else []
+    return CycleStart(settled, row["newest_raw"])
+
+
+def entities_without_new_rows(newest: Mapping[str, datetime | None]) -> list[str]:
     """The entities whose every raw row their current-state model has taken in: a cycle has nothing to
     build in their staging and intermediate models, a quarter to a third of its statements
     (docs/benchmarks.md). Rows of a cycle are newer than every earlier cycle's, so the newest raw row
-    and the newest current row tell. An entity stays unsettled (and is built) while its newest rows are
-    not in the current-state table: new, left by a cycle that died in dbt or whose tests failed, or all
-    rejected. An entity that has no raw row yet has nothing to build. None while `states` (table_states
-    of at least entity_tables) has a checked or current-state table missing (before the first build, or
-    after one was dropped): dbt creates it."""
-    if not all(states.get(table) for table in entity_tables()):
-        return []
-    newest = ", ".join(
-        f"(select max(_ingested_at) from {table}) as {column}"
-        for entity in ENTITIES.values()
-        for table, column in [
-            (raw_table(entity), f"raw_{entity.name}"),
-            (_table_of(entity_models(entity.name)[2]), f"current_{entity.name}"),
-        ]
-    )
-    row = spark.sql(f"select {newest}").first()
-    return [name for name in ENTITIES if _taken_in(row[f"raw_{name}"], row[f"current_{name}"])]
+    and the newest current row (`raw_<entity>` and `current_<entity>` in `newest`) tell. An entity stays
+    unsettled (and is built) while its newest rows are not in the current-state table: new, left by a
+    cycle that died in dbt or whose tests failed, or all rejected. An entity that has no raw row yet has
+    nothing to build."""
+    return [name for name in ENTITIES if _taken_in(newest[f"raw_{name}"], newest[f"current_{name}"])]
 
 
 def _taken_in(newest_raw: datetime | None, newest_current: datetime | None) -> bool:
@@ -187,25 +209,26 @@ def _reads_only(test: Mapping[str, Any], models: set[str]) -> bool:
     return bool(parents) and parents <= models
 
 
-def settled_entities(
+def cycle_start(
     context: dg.AssetExecutionContext,
     spark,
     states: Mapping[str, TableState | None],
     config: DbtBuildConfig,
     order_dates: dg.PartitionKeyRange | None,
-) -> list[str]:
-    """Only a build of the whole project leaves settled entities out: an operator who picks models in
-    the UI, a rebuild and a backfill get what they asked for. (A subset is also where dagster-dbt sets
-    its own indirect selection, which dbt_arguments' would override.)"""
+) -> CycleStart:
+    """Only a build of the whole project leaves settled entities out and scopes key tests: an operator
+    who picks models in the UI, a rebuild and a backfill get what they asked for, every row tested.
+    (A subset is also where dagster-dbt sets its own indirect selection, which dbt_arguments' would
+    override.)"""
     if _builds_what_it_selects(context, config, order_dates):
-        return []
-    settled = entities_without_new_rows(spark, states)
-    if settled:
+        return NOTHING_READ
+    start = read_cycle_start(spark, states)
+    if start.settled:
         context.log.info(
-            f"nothing new for {', '.join(settled)}: their staging and intermediate models, and the tests "
-            "on the staging and checked ones, are not built in this cycle"
+            f"nothing new for {', '.join(start.settled)}: their staging and intermediate models, and the "
+            "tests on the staging and checked ones, are not built in this cycle"
         )
-    return settled
+    return start
 
 
 def _builds_what_it_selects(
@@ -262,29 +285,45 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     os.environ["SPARK_REMOTE"] = spark_remote
     spark = ecom.spark()
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    # The tables a cycle may leave as they are: the raw ones, and those of the entities' models.
+    # The tables a cycle may leave as they are: the raw ones, and those of the entities' models; and the
+    # tables of the key tests it may scope.
     sources = source_tables(manifest)
     untouchable = sources | entity_tables()
+    versioned = untouchable | scoped_tables(manifest)
     with service_boundary(spark_remote):
         spark.sql("SELECT 1").collect()
-        states = table_states(spark, untouchable | {".".join(key.path) for key in KPI_MARTS})
+        states = table_states(spark, versioned | {".".join(key.path) for key in KPI_MARTS})
         # A backfill's run materializes its partitions; a cycle finds out which dates it changed.
         marts_before = {} if order_dates else _kpi_mart_versions(context, states)
-        settled = settled_entities(context, spark, states, config, order_dates)
-    left_out = nodes_left_out(manifest, settled) if settled else []
+        start = cycle_start(context, spark, states, config, order_dates)
+    left_out = nodes_left_out(manifest, start.settled) if start.settled else []
     untouched = {table: states[table] for table in sources | model_tables(manifest, left_out)}
     records = load_records(context.instance)
     unchanged = _tests_to_leave_out(context, config, order_dates, manifest, records, untouched)
     left_out += [name for name in unchanged if name not in left_out]
+    _scope_key_tests(context, data_test_scopes(manifest, records, states) if start.newest_raw else {})
     invocation = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
     yield from _with_model_metadata(context, spark, invocation.stream())
     # The tests ran on the versions the build left of the tables its models wrote.
     run_results = invocation.get_artifact("run_results.json")
     with service_boundary(spark_remote):
-        written = table_states(spark, untouchable & tables_written(manifest, run_results))
-    save_records(context.instance, record_passes(manifest, records, run_results, {**untouched, **written}))
+        written = table_states(spark, versioned & tables_written(manifest, run_results))
+    before = {table: states[table] for table in versioned}
+    records = record_passes(manifest, records, run_results, {**before, **written}, start.newest_raw)
+    save_records(context.instance, records)
     if marts_before:
         yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)
+
+
+def _scope_key_tests(context: dg.AssetExecutionContext, scopes: Mapping[str, Mapping[str, str]]) -> None:
+    """The dbt process this run starts inherits the scopes (dbt_project/macros/scoped_tests.sql); a run
+    without any must not inherit an earlier run's from this process."""
+    os.environ[SCOPES_ENV] = json.dumps(scopes, sort_keys=True)
+    if scopes:
+        context.log.info(
+            f"{len(scopes)} key test(s) read only the rows written since they last passed in a cycle "
+            "(`dbt test` reads every row)"
+        )
 
 
 def _tests_to_leave_out(

@@ -12,6 +12,16 @@ a table the build writes always runs (docs/design.md, "Tests on tables a cycle d
 What is recorded is only that: a test's code, and the version of each table it read, when it passed or
 warned. A test that failed loses its record, so it runs (and blocks what it guards) until it passes.
 Records live in the Dagster instance beside the sensors' cursors; a lost record only means a test runs.
+
+A key test that runs again need not read every row either (data_test_scopes). A model whose dbt meta
+names a `scope_key_tests_by` column is merged on its unique key, and every row its merge inserts holds
+there the ingestion time of a raw row newer than any its earlier builds read. A merge cannot give a key
+it matched a duplicate or a null: only inserted rows can break `unique` or `not_null` on the key. So
+once such a test passed in a cycle whose newest raw row was ingested at T (recorded as `through`), the
+next cycle's run of it needs only the rows newer than T, as long as nothing but the cycle's own build
+wrote the table since (its version is still the one recorded). After anything else (another write, a
+failure, a rebuild, a backfill or a pick of assets in the UI, which record no `through`) the test reads
+every row once more (docs/design.md, "Key tests on the rows a cycle wrote").
 """
 
 from __future__ import annotations
@@ -25,6 +35,10 @@ from typing import Any, NamedTuple
 from pyspark.errors import AnalysisException
 
 RECORDS_KEY = "ecom/data_tests_passed_on"
+# Where dbt's spark__get_where_subquery finds a cycle's scopes (dbt_project/macros/scoped_tests.sql).
+SCOPES_ENV = "ECOM_DATA_TEST_SCOPES"
+SCOPE_META = "scope_key_tests_by"
+KEY_TESTS = {"unique", "not_null", "unique_combination"}
 # Concurrent DESCRIBE HISTORY statements: each is mostly a round trip to the server and a read of the
 # table's Delta log there.
 READERS = 8
@@ -127,10 +141,13 @@ def record_passes(
     records: Mapping[str, Any],
     run_results: Mapping[str, Any],
     states: Mapping[str, TableState | None],
+    through: str | None = None,
 ) -> dict[str, Any]:
     """The records after a dbt invocation: a test that passed or warned is recorded on `states` (the
-    tables as its run left them) when they hold every table it read; one that failed or errored, or read
-    a table `states` does not hold, loses its record; one that did not run keeps its own."""
+    tables as its run left them) when they hold every table it read, with `through` (the newest raw
+    row's ingestion time when a cycle's build started; None for any other run); one that failed or
+    errored, or read a table `states` does not hold, loses its record; one that did not run keeps its
+    own."""
     tests = data_tests(manifest)
     updated = dict(records)
     for result in run_results["results"]:
@@ -142,10 +159,64 @@ def record_passes(
             updated[uid] = {
                 "code": code_digest(manifest, tests[uid]),
                 "tables": {table: str(state) for table, state in read.items()},
+                "through": through,
             }
         else:
             updated.pop(uid, None)
     return updated
+
+
+def key_tests(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """The tests that may read only the rows a cycle wrote, each with its table and the model's
+    `scope_key_tests_by` column: `unique`, `not_null` and `unique_combination` of columns of the unique
+    key of a model merged on it."""
+    scoped = {}
+    for uid, test in data_tests(manifest).items():
+        model = manifest["nodes"].get(test.get("attached_node") or "")
+        column = model and model["config"].get("meta", {}).get(SCOPE_META)
+        metadata = test.get("test_metadata") or {}
+        if not column or metadata.get("name") not in KEY_TESTS:
+            continue
+        if _columns_tested(test, metadata) <= _merge_key(model):
+            scoped[uid] = (model["relation_name"], column)
+    return scoped
+
+
+def _columns_tested(test: Mapping[str, Any], metadata: Mapping[str, Any]) -> set[str]:
+    return set(metadata.get("kwargs", {}).get("columns") or [test["column_name"]])
+
+
+def _merge_key(model: Mapping[str, Any]) -> set[str]:
+    """The columns a model is merged on; a model with the scope meta must be merged on some."""
+    config = model["config"]
+    key = config.get("unique_key")
+    keys = {key} if isinstance(key, str) else set(key or [])
+    merged = config["materialized"] == "incremental" and config.get("incremental_strategy") == "merge"
+    if not (keys and merged):
+        raise ValueError(f"{model['name']}: {SCOPE_META} is only for a model merged on its unique_key")
+    return keys
+
+
+def data_test_scopes(
+    manifest: Mapping[str, Any], records: Mapping[str, Any], states: Mapping[str, TableState | None]
+) -> dict[str, dict[str, str]]:
+    """For the key tests recorded as passed in a cycle, with their present code, on their table at the
+    version `states` (read before the build) holds: the rows to read, those whose column is newer than
+    the record's `through`. The unique ids are the dbt test nodes'."""
+    scopes = {}
+    for uid, (table, column) in key_tests(manifest).items():
+        record = records.get(uid) or {}
+        state = states.get(table)
+        if not (record.get("through") and state) or record["tables"].get(table) != str(state):
+            continue
+        if record["code"] == code_digest(manifest, data_tests(manifest)[uid]):
+            scopes[uid] = {"column": column, "after": record["through"]}
+    return scopes
+
+
+def scoped_tables(manifest: Mapping[str, Any]) -> set[str]:
+    """The tables of the key tests a cycle may scope: their versions must be known before and after it."""
+    return {table for table, _ in key_tests(manifest).values()}
 
 
 def tables_written(manifest: Mapping[str, Any], run_results: Mapping[str, Any]) -> set[str]:

@@ -14,18 +14,29 @@ from types import SimpleNamespace
 
 import dagster as dg
 import pytest
+from pyspark.sql import Row
 
 from ingestion.settings import PROJECT_ROOT
 from orchestration.dbt import (
+    NOTHING_READ,
     DbtBuildConfig,
+    cycle_start,
     dbt_arguments,
-    entities_without_new_rows,
     entity_tables,
     nodes_left_out,
-    settled_entities,
+    read_cycle_start,
 )
 from orchestration.dbt_project import DBT_EXECUTABLE, dbt_project
-from orchestration.passed_tests import TableState, already_passed, data_tests, record_passes, tables_read
+from orchestration.passed_tests import (
+    TableState,
+    already_passed,
+    data_test_scopes,
+    data_tests,
+    key_tests,
+    record_passes,
+    source_tables,
+    tables_read,
+)
 
 
 def _listed(build: list[str], target: Path) -> set[str]:
@@ -71,13 +82,31 @@ class SparkUntouched:
         raise AssertionError(f"the run asked Spark for {name}")
 
 
+class SparkAnswering:
+    """Spark that answers the cycle-start query with the newest raw rows only, and keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def sql(self, query: str):
+        self.asked.append(query)
+        row = Row(raw_orders=None, raw_order_items=None, raw_products=None, newest_raw="2026-11-24 01:00:00")
+        return SimpleNamespace(first=lambda: row)
+
+
 def test_no_entity_is_settled_while_one_of_their_tables_is_missing():
     """Before the first build, or after a table was dropped: dbt must create it. The table states the
-    cycle read before dbt tell, without asking Spark again."""
-    states = dict.fromkeys(entity_tables(), TableState(3, "2026-11-24T01:00:00"))
+    cycle read before dbt tell; the newest raw row is still read, for the tests' scopes. Before the raw
+    tables exist nothing is read."""
+    raw = dict.fromkeys(source_tables(PROJECT_MANIFEST), TableState(3, "2026-11-24T01:00:00"))
+    states = {**raw, **dict.fromkeys(entity_tables(), TableState(3, "2026-11-24T01:00:00"))}
     states["intermediate.int_products__checked"] = None
-    assert entities_without_new_rows(SparkUntouched(), states) == []
-    assert entities_without_new_rows(SparkUntouched(), {}) == []
+    spark = SparkAnswering()
+
+    assert read_cycle_start(spark, states) == ([], "2026-11-24 01:00:00")
+    [query] = spark.asked
+    assert "int_" not in query
+    assert read_cycle_start(SparkUntouched(), {}) == NOTHING_READ
 
 
 @pytest.mark.parametrize(
@@ -89,9 +118,9 @@ def test_no_entity_is_settled_while_one_of_their_tables_is_missing():
     ],
     ids=["assets picked in the UI", "a rebuild", "a backfill"],
 )
-def test_a_run_that_builds_what_it_selects_leaves_nothing_out(picked, config, dates):
+def test_a_run_that_builds_what_it_selects_leaves_nothing_out_and_scopes_no_test(picked, config, dates):
     context = SimpleNamespace(is_subset=picked)
-    assert settled_entities(context, SparkUntouched(), {}, config, dates) == []
+    assert cycle_start(context, SparkUntouched(), {}, config, dates) == NOTHING_READ
 
 
 PROJECT_MANIFEST = json.loads(dbt_project.manifest_path.read_text())
@@ -177,3 +206,72 @@ def test_a_test_that_failed_or_whose_code_changed_runs_again():
     macro = next(m for m in edited["macros"].values() if m["package_name"] == "ecom_kpis")
     macro["macro_sql"] += "\n"
     assert already_passed(edited, passed, _states()) == []
+
+
+KEY_TESTS = {
+    "unique_int_orders__current_order_id": "_ingested_at",
+    "not_null_int_orders__current_order_id": "_ingested_at",
+    "unique_int_order_items__current_order_item_id": "_ingested_at",
+    "not_null_int_order_items__current_order_item_id": "_ingested_at",
+    "unique_int_products__current_product_id": "_ingested_at",
+    "not_null_int_products__current_product_id": "_ingested_at",
+    "unique_combination_int_orders__checked__source_key___landed_at___row_number": "_ingested_at",
+    "unique_combination_int_order_items__checked__source_key___landed_at___row_number": "_ingested_at",
+    "unique_combination_int_products__checked__source_key___landed_at___row_number": "_ingested_at",
+    "unique_fct_orders_order_id": "_changed_at",
+    "not_null_fct_orders_order_id": "_changed_at",
+    "unique_fct_order_items_order_item_id": "_changed_at",
+    "not_null_fct_order_items_order_item_id": "_changed_at",
+}
+
+
+def _names(scoped: dict) -> dict[str, str]:
+    tests = data_tests(PROJECT_MANIFEST)
+    return {tests[uid]["name"]: scope["column"] for uid, scope in scoped.items()}
+
+
+def test_only_tests_of_the_key_a_model_is_merged_on_may_be_scoped():
+    tests = data_tests(PROJECT_MANIFEST)
+    scoped = {tests[uid]["name"]: column for uid, (_, column) in key_tests(PROJECT_MANIFEST).items()}
+    # Not the other tests on those models: a merge may rewrite an order of fct_orders (an item left it)
+    # with an old _changed_at, and its band must still be right.
+    assert scoped == KEY_TESTS
+    assert {
+        "accepted_values_fct_orders_order_value_band__Small__Medium__Large",
+        "not_null_fct_order_items_is_counted",
+    }.isdisjoint(scoped)
+
+
+def test_a_model_with_the_scope_meta_must_be_merged_on_a_key():
+    manifest = copy.deepcopy(PROJECT_MANIFEST)
+    fct_orders = next(node for node in manifest["nodes"].values() if node["name"] == "fct_orders")
+    fct_orders["config"]["materialized"] = "table"
+    with pytest.raises(ValueError, match="fct_orders: scope_key_tests_by is only for a model merged"):
+        key_tests(manifest)
+
+
+def test_a_key_test_reads_only_newer_rows_after_passing_in_a_cycle_on_the_table_as_it_is():
+    cycle = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states(), "2026-11-24 01:00:00")
+    scopes = data_test_scopes(PROJECT_MANIFEST, cycle, _states())
+
+    assert _names(scopes) == KEY_TESTS
+    assert {scope["after"] for scope in scopes.values()} == {"2026-11-24 01:00:00"}
+    # Passed in a rebuild, a backfill or a pick of assets (no time recorded): every row again.
+    other_run = record_passes(PROJECT_MANIFEST, cycle, _results("pass"), _states(), None)
+    assert data_test_scopes(PROJECT_MANIFEST, other_run, _states()) == {}
+    # Written since by anything but the build to come (its version moved): every row of that table.
+    moved = _states(marts__fct_orders="2026-11-24T02:00:00")
+    assert set(KEY_TESTS) - set(_names(data_test_scopes(PROJECT_MANIFEST, cycle, moved))) == {
+        "unique_fct_orders_order_id",
+        "not_null_fct_orders_order_id",
+    }
+    # Failed once: every row until it passes again.
+    failed = record_passes(
+        PROJECT_MANIFEST, cycle, _results("skipped", unique_fct_orders_order_id="fail"), _states(), None
+    )
+    assert "unique_fct_orders_order_id" not in _names(data_test_scopes(PROJECT_MANIFEST, failed, _states()))
+    # New code for the test: every row.
+    edited = copy.deepcopy(PROJECT_MANIFEST)
+    macro = next(m for m in edited["macros"].values() if m["package_name"] == "ecom_kpis")
+    macro["macro_sql"] += "\n"
+    assert data_test_scopes(edited, cycle, _states()) == {}

@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -301,18 +302,53 @@ def dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: D
     records = load_records(context.instance)
     unchanged = _tests_to_leave_out(context, config, order_dates, manifest, records, untouched)
     left_out += [name for name in unchanged if name not in left_out]
+    # Only a cycle scopes key tests; any other run reads every row (cycle_start read no raw time for it).
     _scope_key_tests(context, data_test_scopes(manifest, records, states) if start.newest_raw else {})
-    invocation = dbt.cli(dbt_arguments(config, order_dates, left_out), context=context)
+    invocation = dbt.cli(dbt_arguments(config, order_dates, left_out), raise_on_error=False, context=context)
     yield from _with_model_metadata(context, spark, invocation.stream())
-    # The tests ran on the versions the build left of the tables its models wrote.
-    run_results = invocation.get_artifact("run_results.json")
-    with service_boundary(spark_remote):
-        written = table_states(spark, versioned & tables_written(manifest, run_results))
     before = {table: states[table] for table in versioned}
-    records = record_passes(manifest, records, run_results, {**before, **written}, start.newest_raw)
-    save_records(context.instance, records)
+    _record_test_results(context, spark, spark_remote, manifest, records, invocation, before, start)
+    if error := invocation.get_error():
+        raise error
     if marts_before:
         yield from _partitions_recomputed_by_the_cycle(context, spark, marts_before)
+
+
+def _record_test_results(
+    context: dg.AssetExecutionContext,
+    spark,
+    spark_remote: str,
+    manifest: Mapping[str, Any],
+    records: Mapping[str, Any],
+    invocation: DbtCliInvocation,
+    before: Mapping[str, TableState | None],
+    start: CycleStart,
+) -> None:
+    """After every build, failed ones too, so that a test that failed loses its record. The tests ran
+    on the versions the build left of the tables its models wrote. A dbt that stopped before writing
+    its results records nothing: the tables' versions tell the next run what changed."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:
+        return
+    with service_boundary(spark_remote):
+        written = table_states(spark, set(before) & tables_written(manifest, run_results))
+    after = {**before, **written}
+    through = {
+        table: start.newest_raw
+        for table, state in after.items()
+        if start.newest_raw and _written_once_at_most(before.get(table), state)
+    }
+    save_records(context.instance, record_passes(manifest, records, run_results, after, through))
+
+
+def _written_once_at_most(before: TableState | None, after: TableState | None) -> bool:
+    """A build commits once at most to each table (its merge). One more commit means something else
+    wrote while it ran: a key test that passed before that write must not record a time its rows could
+    hide behind (orchestration/passed_tests.py)."""
+    if before is None or after is None:
+        return False
+    return after == before or after.version == before.version + 1
 
 
 def _scope_key_tests(context: dg.AssetExecutionContext, scopes: Mapping[str, Mapping[str, str]]) -> None:

@@ -13,15 +13,10 @@ What is recorded is only that: a test's code, and the version of each table it r
 warned. A test that failed loses its record, so it runs (and blocks what it guards) until it passes.
 Records live in the Dagster instance beside the sensors' cursors; a lost record only means a test runs.
 
-A key test that runs again need not read every row either (data_test_scopes). A model whose dbt meta
-names a `scope_key_tests_by` column is merged on its unique key, and every row its merge inserts holds
-there the ingestion time of a raw row newer than any its earlier builds read. A merge cannot give a key
-it matched a duplicate or a null: only inserted rows can break `unique` or `not_null` on the key. So
-once such a test passed in a cycle whose newest raw row was ingested at T (recorded as `through`), the
-next cycle's run of it needs only the rows newer than T, as long as nothing but the cycle's own build
-wrote the table since (its version is still the one recorded). After anything else (another write, a
-failure, a rebuild, a backfill or a pick of assets in the UI, which record no `through`) the test reads
-every row once more (docs/design.md, "Key tests on the rows a cycle wrote").
+A key test that runs again need not read every row either (data_test_scopes): when, since it last
+passed in a cycle, only that cycle's merge and the coming build write its table, the rows it must read
+are those newer than the newest raw row when that cycle's build started (docs/design.md, "Key tests on
+the rows a cycle wrote", says why and when it reads every row instead).
 """
 
 from __future__ import annotations
@@ -100,13 +95,14 @@ def _inputs(manifest: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[set[s
 
 def code_digest(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
     """A digest of everything that decides a test's outcome but its tables' rows: dbt's version, the
-    test's own code and configuration, the project's macros (generic tests and parsing), and the views
-    it reads through."""
+    test's own code and configuration, the project's macros (generic tests and parsing), the views it
+    reads through, and the code of the model it is attached to."""
     project_macros = sorted(
         (uid, macro["macro_sql"])
         for uid, macro in manifest["macros"].items()
         if macro["package_name"] == test["package_name"]
     )
+    tested = manifest["nodes"].get(test.get("attached_node") or "")
     code = [
         manifest["metadata"]["dbt_version"],
         test["raw_code"],
@@ -114,6 +110,8 @@ def code_digest(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
         test["config"],
         project_macros,
         _inputs(manifest, test)[1],
+        # A key test's scope rests on what its model's merge inserts (data_test_scopes).
+        tested["checksum"]["checksum"] if tested else None,
     ]
     return hashlib.sha256(json.dumps(code, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -141,14 +139,15 @@ def record_passes(
     records: Mapping[str, Any],
     run_results: Mapping[str, Any],
     states: Mapping[str, TableState | None],
-    through: str | None = None,
+    through: Mapping[str, str],
 ) -> dict[str, Any]:
     """The records after a dbt invocation: a test that passed or warned is recorded on `states` (the
-    tables as its run left them) when they hold every table it read, with `through` (the newest raw
-    row's ingestion time when a cycle's build started; None for any other run); one that failed or
+    tables as its run left them) when they hold every table it read; a key test also with the time
+    `through` gives its table (absent: none, so its next run reads every row). One that failed or
     errored, or read a table `states` does not hold, loses its record; one that did not run keeps its
     own."""
     tests = data_tests(manifest)
+    keyed = key_tests(manifest)
     updated = dict(records)
     for result in run_results["results"]:
         uid = result["unique_id"]
@@ -159,7 +158,7 @@ def record_passes(
             updated[uid] = {
                 "code": code_digest(manifest, tests[uid]),
                 "tables": {table: str(state) for table, state in read.items()},
-                "through": through,
+                "through": through.get(keyed[uid][0]) if uid in keyed else None,
             }
         else:
             updated.pop(uid, None)
@@ -168,21 +167,26 @@ def record_passes(
 
 def key_tests(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """The tests that may read only the rows a cycle wrote, each with its table and the model's
-    `scope_key_tests_by` column: `unique`, `not_null` and `unique_combination` of columns of the unique
-    key of a model merged on it."""
+    `scope_key_tests_by` column: of a model merged on its unique key, `not_null` on a column of the
+    key, and `unique` or `unique_combination` on the whole key (on part of it, an inserted row can
+    repeat an older row's part). Only tests of severity error: a warning would turn into a pass once
+    the rows it warned of are out of scope."""
     scoped = {}
     for uid, test in data_tests(manifest).items():
         model = manifest["nodes"].get(test.get("attached_node") or "")
-        column = model and model["config"].get("meta", {}).get(SCOPE_META)
+        column = model["config"].get("meta", {}).get(SCOPE_META) if model else None
         metadata = test.get("test_metadata") or {}
-        if not column or metadata.get("name") not in KEY_TESTS:
+        severe = test["config"]["severity"].lower() == "error"
+        if not (column and severe and metadata.get("name") in KEY_TESTS):
             continue
-        if _columns_tested(test, metadata) <= _merge_key(model):
+        columns, key = _columns_tested(test, metadata), _merge_key(model)
+        if columns == key or (metadata["name"] == "not_null" and columns <= key):
             scoped[uid] = (model["relation_name"], column)
     return scoped
 
 
 def _columns_tested(test: Mapping[str, Any], metadata: Mapping[str, Any]) -> set[str]:
+    """`unique_combination` names its columns; `unique` and `not_null` test the column they sit on."""
     return set(metadata.get("kwargs", {}).get("columns") or [test["column_name"]])
 
 
@@ -203,13 +207,14 @@ def data_test_scopes(
     """For the key tests recorded as passed in a cycle, with their present code, on their table at the
     version `states` (read before the build) holds: the rows to read, those whose column is newer than
     the record's `through`. The unique ids are the dbt test nodes'."""
+    tests = data_tests(manifest)
     scopes = {}
     for uid, (table, column) in key_tests(manifest).items():
         record = records.get(uid) or {}
         state = states.get(table)
         if not (record.get("through") and state) or record["tables"].get(table) != str(state):
             continue
-        if record["code"] == code_digest(manifest, data_tests(manifest)[uid]):
+        if record["code"] == code_digest(manifest, tests[uid]):
             scopes[uid] = {"column": column, "after": record["through"]}
     return scopes
 

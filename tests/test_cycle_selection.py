@@ -159,7 +159,7 @@ def _tests_reading(table: str) -> set[str]:
 def test_a_test_is_left_out_only_while_it_passed_on_every_table_it_reads_as_it_is():
     every_test = {test["name"] for test in data_tests(PROJECT_MANIFEST).values()}
     records = record_passes(
-        PROJECT_MANIFEST, {}, _results("pass", warn_sale_price_above_retail_price="warn"), _states()
+        PROJECT_MANIFEST, {}, _results("pass", warn_sale_price_above_retail_price="warn"), _states(), {}
     )
 
     assert already_passed(PROJECT_MANIFEST, {}, _states()) == []
@@ -192,9 +192,9 @@ def test_a_test_is_left_out_only_while_it_passed_on_every_table_it_reads_as_it_i
 
 
 def test_a_test_that_failed_or_whose_code_changed_runs_again():
-    passed = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states())
+    passed = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states(), {})
     failed = record_passes(
-        PROJECT_MANIFEST, passed, _results("skipped", unique_order_kpis_order_date="fail"), _states()
+        PROJECT_MANIFEST, passed, _results("skipped", unique_order_kpis_order_date="fail"), _states(), {}
     )
 
     assert "unique_order_kpis_order_date" in already_passed(PROJECT_MANIFEST, passed, _states())
@@ -250,14 +250,19 @@ def test_a_model_with_the_scope_meta_must_be_merged_on_a_key():
         key_tests(manifest)
 
 
+def _cycle_through(time: str = "2026-11-24 01:00:00") -> dict[str, str]:
+    return dict.fromkeys(_tables_of_all_tests(), time)
+
+
 def test_a_key_test_reads_only_newer_rows_after_passing_in_a_cycle_on_the_table_as_it_is():
-    cycle = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states(), "2026-11-24 01:00:00")
+    cycle = record_passes(PROJECT_MANIFEST, {}, _results("pass"), _states(), _cycle_through())
     scopes = data_test_scopes(PROJECT_MANIFEST, cycle, _states())
 
     assert _names(scopes) == KEY_TESTS
     assert {scope["after"] for scope in scopes.values()} == {"2026-11-24 01:00:00"}
-    # Passed in a rebuild, a backfill or a pick of assets (no time recorded): every row again.
-    other_run = record_passes(PROJECT_MANIFEST, cycle, _results("pass"), _states(), None)
+    # Passed in a rebuild, a backfill or a pick of assets (no time recorded): every row again. So too
+    # for a table written twice during the cycle (orchestration/dbt.py gives it no time).
+    other_run = record_passes(PROJECT_MANIFEST, cycle, _results("pass"), _states(), {})
     assert data_test_scopes(PROJECT_MANIFEST, other_run, _states()) == {}
     # Written since by anything but the build to come (its version moved): every row of that table.
     moved = _states(marts__fct_orders="2026-11-24T02:00:00")
@@ -267,11 +272,37 @@ def test_a_key_test_reads_only_newer_rows_after_passing_in_a_cycle_on_the_table_
     }
     # Failed once: every row until it passes again.
     failed = record_passes(
-        PROJECT_MANIFEST, cycle, _results("skipped", unique_fct_orders_order_id="fail"), _states(), None
+        PROJECT_MANIFEST, cycle, _results("skipped", unique_fct_orders_order_id="fail"), _states(), {}
     )
     assert "unique_fct_orders_order_id" not in _names(data_test_scopes(PROJECT_MANIFEST, failed, _states()))
-    # New code for the test: every row.
+    # New code for the test, or for the model whose merge the scope relies on: every row.
     edited = copy.deepcopy(PROJECT_MANIFEST)
     macro = next(m for m in edited["macros"].values() if m["package_name"] == "ecom_kpis")
     macro["macro_sql"] += "\n"
     assert data_test_scopes(edited, cycle, _states()) == {}
+    edited = copy.deepcopy(PROJECT_MANIFEST)
+    _model(edited, "fct_orders")["checksum"]["checksum"] = "changed"
+    assert set(KEY_TESTS) - set(_names(data_test_scopes(edited, cycle, _states()))) == {
+        "unique_fct_orders_order_id",
+        "not_null_fct_orders_order_id",
+    }
+
+
+def _model(manifest: dict, name: str) -> dict:
+    return next(node for node in manifest["nodes"].values() if node["name"] == name)
+
+
+def test_a_warning_or_a_uniqueness_test_of_part_of_the_key_is_not_scoped():
+    warning = copy.deepcopy(PROJECT_MANIFEST)
+    _test(warning, "unique_fct_orders_order_id")["config"]["severity"] = "warn"
+    # Merged on (order_id, status): an inserted row can repeat an older row's order_id.
+    part_of_the_key = copy.deepcopy(PROJECT_MANIFEST)
+    _model(part_of_the_key, "fct_orders")["config"]["unique_key"] = ["order_id", "status"]
+
+    for manifest in (warning, part_of_the_key):
+        scoped = {data_tests(manifest)[uid]["name"] for uid in key_tests(manifest)}
+        assert set(KEY_TESTS) - scoped == {"unique_fct_orders_order_id"}
+
+
+def _test(manifest: dict, name: str) -> dict:
+    return next(test for test in data_tests(manifest).values() if test["name"] == name)

@@ -20,6 +20,7 @@ from ingestion.settings import PROJECT_ROOT
 from orchestration.dbt import (
     NOTHING_READ,
     DbtBuildConfig,
+    _written_once_at_most,
     cycle_start,
     dbt_arguments,
     entity_tables,
@@ -306,3 +307,12 @@ def test_a_warning_or_a_uniqueness_test_of_part_of_the_key_is_not_scoped():
 
 def _test(manifest: dict, name: str) -> dict:
     return next(test for test in data_tests(manifest).values() if test["name"] == name)
+
+
+def test_a_table_committed_to_twice_during_a_build_records_no_time_for_its_key_tests():
+    """The build commits once at most (its merge); a second commit is someone else's write."""
+    before = TableState(4, "2026-11-24T01:00:00")
+    assert _written_once_at_most(before, before)
+    assert _written_once_at_most(before, TableState(5, "2026-11-24T01:01:00"))
+    assert not _written_once_at_most(before, TableState(6, "2026-11-24T01:02:00"))
+    assert not _written_once_at_most(None, TableState(0, "2026-11-24T01:00:00"))
